@@ -11,7 +11,7 @@ def _requirements() -> list[str]:
     for line in (HERE / "requirements.txt").read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         # test-only peers are not runtime requirements of the library
-        if line and not line.startswith(("pytest", "pyoctomap")):
+        if line and not line.startswith(("pytest", "pyoctomap", "setuptools", "wheel")):
             keep.append(line)
     return keep
 
