@@ -7,7 +7,7 @@ STAMP := $(VENV)/.robomem-installed
 export OPENBLAS_NUM_THREADS ?= 1
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 
-.PHONY: venv test demo bench clean
+.PHONY: venv test demo bench sim clean
 
 venv: $(STAMP)
 
@@ -26,6 +26,12 @@ demo: venv
 
 bench: venv
 	$(PY) benchmarks/octree_vs_octomap.py
+	$(PY) benchmarks/sim_render.py
+	$(PY) benchmarks/perception.py
+	$(PY) benchmarks/memory_store.py
+
+sim: venv
+	$(PY) -m sim --out out/sim
 
 clean:
 	rm -rf $(VENV) .numba_cache build *.egg-info
