@@ -1,0 +1,183 @@
+"""Sparse voxel storage: an open-addressing hash table from packed block key to a slot in a pool
+of 8x8x8 blocks. Each voxel holds a float32 log-odds (NaN = unknown) and the int32 index of the
+update that last changed its state (for change detection), kept compactly as a uint16 per voxel
+plus the exact int32 index of the newest change per block. The store grows without bound."""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from robomem.mapping.keys import BLOCK_VOXELS
+
+_EMPTY = np.int64(-1)
+#: Change indices are stored per voxel modulo this (0 = never changed).
+CHANGE_MOD = 65535
+
+
+@njit(cache=True, inline="always")
+def stamp_change(changed, block_changed, slot, off, update_index):
+    """Record that voxel (slot, off) changed state in update ``update_index`` (>= 1, increasing)."""
+    changed[slot, off] = np.uint16((update_index - 1) % CHANGE_MOD + 1)
+    if update_index > block_changed[slot]:
+        block_changed[slot] = update_index
+
+
+@njit(cache=True, inline="always")
+def change_index(changed, block_changed, slot, off):
+    """Update index of the voxel's last state change (0 = never). Exact while it is within 65,534
+    updates of the block's newest change; older ones read as that much more recent."""
+    v = np.int64(changed[slot, off])
+    if v == 0:
+        return np.int64(0)
+    M = np.int64(block_changed[slot])
+    wM = (M - 1) % CHANGE_MOD + 1
+    return M - ((wM - v) % CHANGE_MOD)
+_HASH_MUL = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, inline="always")
+def _hash(key, bits):
+    return np.int64((np.uint64(key) * _HASH_MUL) >> np.uint64(64 - bits))
+
+
+@njit(cache=True)
+def hash_find(table_keys, table_slots, bits, key):
+    """Slot of ``key`` or -1."""
+    mask = (1 << bits) - 1
+    i = _hash(key, bits)
+    while True:
+        k = table_keys[i]
+        if k == key:
+            return table_slots[i]
+        if k == -1:
+            return -1
+        i = (i + 1) & mask
+
+
+@njit(cache=True)
+def hash_insert(table_keys, table_slots, bits, key, slot):
+    """Insert ``key`` -> ``slot``; the caller guarantees the key is absent and the table not full."""
+    mask = (1 << bits) - 1
+    i = _hash(key, bits)
+    while table_keys[i] != -1:
+        i = (i + 1) & mask
+    table_keys[i] = key
+    table_slots[i] = slot
+
+
+@njit(cache=True)
+def find_or_create(table_keys, table_slots, bits, block_keys, n_blocks_arr, logodds, changed, block_changed, key):
+    """Slot of ``key``, creating an all-unknown block if absent. ``n_blocks_arr[0]`` counts blocks;
+    the caller guarantees room in the pool and in the table. Pool rows are initialised here, on
+    first use, so unused capacity is never written (and never becomes resident memory)."""
+    mask = (1 << bits) - 1
+    i = _hash(key, bits)
+    while True:
+        k = table_keys[i]
+        if k == key:
+            return table_slots[i]
+        if k == -1:
+            slot = n_blocks_arr[0]
+            n_blocks_arr[0] = slot + 1
+            table_keys[i] = key
+            table_slots[i] = slot
+            block_keys[slot] = key
+            logodds[slot, :] = np.nan
+            changed[slot, :] = 0
+            block_changed[slot] = 0
+            return slot
+        i = (i + 1) & mask
+
+
+@njit(cache=True)
+def _rehash(block_keys, n, bits):
+    size = 1 << bits
+    tk = np.full(size, -1, dtype=np.int64)
+    ts = np.empty(size, dtype=np.int32)
+    for s in range(n):
+        hash_insert(tk, ts, bits, block_keys[s], s)
+    return tk, ts
+
+
+class BlockStore:
+    """Pool of voxel blocks plus the hash table that finds them.
+
+    The pool grows with ``ndarray.resize`` (``realloc``, which the C library serves with ``mremap``
+    for large arrays), and rows are initialised only when a block is created, so growth neither
+    doubles peak memory with a copy nor makes spare capacity resident."""
+
+    def __init__(self, capacity: int = 64) -> None:
+        capacity = max(int(capacity), 1)
+        self.n_blocks_arr = np.zeros(1, dtype=np.int64)
+        self.logodds = np.empty((capacity, BLOCK_VOXELS), dtype=np.float32)
+        self.changed = np.empty((capacity, BLOCK_VOXELS), dtype=np.uint16)
+        self.block_changed = np.empty(capacity, dtype=np.int32)
+        self.block_keys = np.empty(capacity, dtype=np.int64)
+        self.bits = 7
+        self.table_keys = np.full(1 << self.bits, -1, dtype=np.int64)
+        self.table_slots = np.zeros(1 << self.bits, dtype=np.int32)
+
+    @property
+    def n_blocks(self) -> int:
+        return int(self.n_blocks_arr[0])
+
+    @property
+    def capacity(self) -> int:
+        return self.logodds.shape[0]
+
+    def _resize(self, cap: int) -> None:
+        for name in ("logodds", "changed", "block_changed", "block_keys"):
+            a = getattr(self, name)
+            if not a.flags.owndata:
+                a = a.copy()
+            a.resize((cap,) + a.shape[1:], refcheck=False)
+            setattr(self, name, a)
+
+    def reserve(self, extra: int) -> None:
+        """Make room for ``extra`` more blocks (pool and hash table at most half full)."""
+        need = self.n_blocks + int(extra)
+        if need > self.capacity:
+            self._resize(max(need, 2 * self.capacity))
+        bits = self.bits
+        while (1 << bits) < 2 * need:
+            bits += 1
+        if bits != self.bits:
+            self.bits = bits
+            self.table_keys, self.table_slots = _rehash(self.block_keys, self.n_blocks, bits)
+
+    def compact(self) -> None:
+        """Shrink the pool to its used size."""
+        self._resize(max(self.n_blocks, 1))
+
+    def copy(self) -> "BlockStore":
+        n = self.n_blocks
+        s = BlockStore(self.capacity)
+        s.n_blocks_arr[:] = self.n_blocks_arr
+        for name in ("logodds", "changed", "block_changed", "block_keys"):
+            getattr(s, name)[:n] = getattr(self, name)[:n]
+        s.bits, s.table_keys, s.table_slots = self.bits, self.table_keys.copy(), self.table_slots.copy()
+        return s
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the used blocks (log-odds + change index + per-block data) and the hash table;
+        spare pool capacity is allocated but untouched and not counted."""
+        n = self.n_blocks
+        per_block = BLOCK_VOXELS * (self.logodds.itemsize + self.changed.itemsize) \
+            + self.block_changed.itemsize + self.block_keys.itemsize
+        return n * per_block + self.table_keys.nbytes + self.table_slots.nbytes
+
+
+@njit(cache=True)
+def set_voxels(keys, values, logodds, changed, block_changed, block_keys, n_blocks_arr, table_keys, table_slots,
+               bits, update_index):
+    """Write log-odds ``values`` at leaf ``keys`` (N, 3) (blocks created as needed; the caller
+    reserved room)."""
+    for i in range(keys.shape[0]):
+        kx, ky, kz = keys[i, 0], keys[i, 1], keys[i, 2]
+        bk = np.int64(kx >> 3) | (np.int64(ky >> 3) << 13) | (np.int64(kz >> 3) << 26)
+        slot = find_or_create(table_keys, table_slots, bits, block_keys, n_blocks_arr, logodds, changed,
+                              block_changed, bk)
+        off = ((kz & 7) << 6) | ((ky & 7) << 3) | (kx & 7)
+        logodds[slot, off] = values[i]
+        stamp_change(changed, block_changed, slot, off, update_index)

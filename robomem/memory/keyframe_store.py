@@ -1,0 +1,120 @@
+"""Keyframe storage on the long-term store: compressed evidence images within a byte budget."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+import numpy as np
+
+from robomem.memory import consolidation as _cons
+from robomem.memory.errors import InvalidObservationError, UnknownObjectError
+from robomem.memory.keyframes import decode_image, encode_image
+from robomem.memory.records import check_id, check_stamp, dumps
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    """Metadata of a stored keyframe (the image itself: ``keyframe_image(keyframe_id)``).
+    ``object_ids``: objects visible in it; ``pose``: 4x4 T_world_camera as nested lists, if given."""
+
+    keyframe_id: int
+    stamp_ns: int
+    session_id: Optional[int]
+    importance: float
+    fmt: str
+    width: int
+    height: int
+    nbytes: int
+    object_ids: tuple
+    pose: Optional[list]
+
+
+class KeyframeStore:
+    """Keyframe methods of :class:`~robomem.memory.longterm.LongTermMemory` (a mixin: it uses the
+    store's transaction and read helpers)."""
+
+    def add_keyframe(self, rgb: np.ndarray, stamp_ns: int, object_ids: Iterable[int], importance: float = 0.5,
+                     pose: Optional[np.ndarray] = None, *, max_side: int = 160, fmt: str = "JPEG",
+                     quality: int = 70) -> int:
+        """Compress and store a keyframe tagged with the visible object ids (which must be known),
+        then evict the lowest-retention keyframes until the budget holds. Returns its id."""
+        stamp_ns = check_stamp(stamp_ns, "keyframe")
+        ids = sorted({check_id(i, "keyframe object id") for i in object_ids})
+        if not (isinstance(importance, (int, float)) and 0.0 <= importance <= 1.0):
+            raise InvalidObservationError(f"keyframe importance must be in [0, 1], got {importance!r}")
+        pose_json = None
+        if pose is not None:
+            from robomem.pose import validate_pose
+            pose_json = dumps({"T": validate_pose(pose, "keyframe pose").tolist()})
+        self._load_writer_state()
+        unknown = [i for i in ids if i not in self._labels]
+        if unknown:
+            raise UnknownObjectError(f"keyframe tagged with unknown object ids {unknown[:10]}")
+        self._check_order(np.array([stamp_ns], np.int64), "keyframe")
+        data, w, h = encode_image(rgb, max_side=max_side, fmt=fmt, quality=quality)
+        if len(data) > self.keyframe_budget_bytes:
+            raise InvalidObservationError(f"keyframe of {len(data)} bytes exceeds the whole keyframe budget "
+                                          f"({self.keyframe_budget_bytes} bytes)")
+        with self._tx() as c:
+            kid = c.execute("INSERT INTO keyframes(stamp_ns, session_id, importance, fmt, width, height, nbytes, "
+                            "pose, data) VALUES (?,?,?,?,?,?,?,?,?)",
+                            (stamp_ns, self.session_id, float(importance), fmt, w, h, len(data), pose_json,
+                             data)).lastrowid
+            c.executemany("INSERT INTO keyframe_objects(object_id, keyframe_id) VALUES (?, ?)", [(i, kid) for i in ids])
+            self._evict_keyframes(c, stamp_ns, self.keyframe_half_life_ns, self.keyframe_budget_bytes)
+        return kid
+
+    def _evict_keyframes(self, c: sqlite3.Connection, now_ns: int, half_life_ns: float, budget: int) -> tuple[int, int]:
+        total = c.execute("SELECT coalesce(sum(nbytes), 0) FROM keyframes").fetchone()[0]
+        if total <= budget:
+            return 0, 0
+        rows = np.array(c.execute("SELECT id, stamp_ns, importance, nbytes FROM keyframes").fetchall(), dtype=object)
+        kid = rows[:, 0].astype(np.int64)
+        score = _cons.keyframe_retention(now_ns, rows[:, 1].astype(np.int64), rows[:, 2].astype(np.float64), half_life_ns)
+        nb = rows[:, 3].astype(np.int64)
+        # A keyframe that is the only image of some object goes last: it is that object's evidence.
+        sole = [r[0] for r in c.execute("SELECT min(keyframe_id) FROM keyframe_objects GROUP BY object_id "
+                                        "HAVING count(*) = 1")]
+        protect = np.isin(kid, np.asarray(sole, np.int64))
+        order = np.lexsort((rows[:, 1].astype(np.int64), score, protect))  # unprotected, lowest retention, oldest
+        excess = total - budget
+        freed = np.cumsum(nb[order])
+        k = int(np.searchsorted(freed, excess) + 1)
+        victims = [(int(i),) for i in kid[order[:k]]]
+        c.executemany("DELETE FROM keyframes WHERE id = ?", victims)
+        c.executemany("DELETE FROM keyframe_objects WHERE keyframe_id = ?", victims)
+        return len(victims), int(freed[k - 1])
+
+    def keyframes(self, object_id: Optional[int] = None, t0: Optional[int] = None, t1: Optional[int] = None) -> list[Keyframe]:
+        """Keyframe metadata (newest first), optionally only those showing ``object_id``."""
+        sql = ("SELECT k.id, k.stamp_ns, k.session_id, k.importance, k.fmt, k.width, k.height, k.nbytes, k.pose, "
+               "(SELECT group_concat(object_id) FROM keyframe_objects WHERE keyframe_id = k.id) FROM keyframes k")
+        where, params = [], []
+        if object_id is not None:
+            where.append("k.id IN (SELECT keyframe_id FROM keyframe_objects WHERE object_id = ?)")
+            params.append(int(object_id))
+        if t0 is not None:
+            where.append("k.stamp_ns >= ?")
+            params.append(int(t0))
+        if t1 is not None:
+            where.append("k.stamp_ns <= ?")
+            params.append(int(t1))
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        out = []
+        for r in self._read(sql + " ORDER BY k.stamp_ns DESC", params):
+            ids = tuple(sorted(int(v) for v in r[9].split(","))) if r[9] else ()
+            out.append(Keyframe(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], ids,
+                                None if r[8] is None else json.loads(r[8])["T"]))
+        return out
+
+    def keyframe_image(self, keyframe_id: int) -> np.ndarray:
+        rows = self._read("SELECT data FROM keyframes WHERE id = ?", (int(keyframe_id),))
+        if not rows:
+            raise UnknownObjectError(f"no keyframe {keyframe_id}")
+        return decode_image(rows[0][0])
+
+    def keyframe_bytes(self) -> int:
+        return int(self._read("SELECT coalesce(sum(nbytes), 0) FROM keyframes")[0][0])

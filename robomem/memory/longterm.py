@@ -1,0 +1,655 @@
+"""`LongTermMemory`: the durable SQLite store of the world over days.
+
+One writer, any number of readers (other connections or processes opened with ``readonly=True``).
+Every write method runs in one ``BEGIN IMMEDIATE ... COMMIT`` transaction; when it returns, the
+data is on disk (WAL + ``synchronous=FULL``) and survives a process kill. A failing write (bad
+input, disk full) changes nothing."""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import sqlite3
+import zlib
+from contextlib import contextmanager
+from typing import Iterable, Iterator, Optional, Sequence
+
+import numpy as np
+
+from robomem.memory import consolidation as _cons
+from robomem.memory.errors import (
+    CorruptStoreError,
+    InvalidObservationError,
+    OutOfOrderError,
+    ReadOnlyStoreError,
+    StoreError,
+    StoreFullError,
+    UnknownObjectError,
+)
+from robomem.memory.fold import Seg, plan_batch
+from robomem.memory.keyframe_store import KeyframeStore
+from robomem.memory.records import (
+    EventRow,
+    ForgetReport,
+    IngestReport,
+    ObjectRecord,
+    ObservationColumns,
+    Placement,
+    StoredEvent,
+    check_id,
+    check_stamp,
+    columns_from_arrays,
+    dumps,
+    observations_to_columns,
+    opt,
+    validate_events,
+)
+from robomem.memory.schema import OPEN_T, connect
+from robomem.memory.robot_queries import RobotQueries
+from robomem.memory.trajectory import KINDS as TRAJ_KINDS
+from robomem.memory.trajectory import TrajectoryPoint
+from robomem.observations import EventKind, ObjectEvent, ObjectObservation
+
+_DAY_NS = 86400 * 10**9
+_P_COLS = ("p.id, p.object_id, o.label, p.t_start, p.t_end, p.x, p.y, p.z, p.room_id, p.receptacle_id, "
+           "p.n_obs, p.conf_sum, p.closed, p.session_id, o.current_placement")
+_STORED_EVENT_KINDS = (EventKind.APPEARED, EventKind.MOVED, EventKind.DISAPPEARED)
+
+
+class LongTermMemory(KeyframeStore, RobotQueries):
+    """The long-term store.
+
+    Parameters: ``path`` of the SQLite file (created if absent, unless ``readonly``);
+    ``move_tolerance_m``: an observation within this distance of the open placement's anchor (its
+    first sighting) and in the same room/receptacle extends that placement; ``reorder_tolerance_ns``:
+    how far behind the newest stored stamp a new record may be; ``max_forward_jump_ns``: how far
+    ahead; ``keyframe_budget_bytes``: total size of stored keyframe images; ``max_bytes``: hard size
+    cap of the file (SQLite ``max_page_count``), writes beyond it fail with :class:`StoreFullError`;
+    ``synchronous``: "FULL" (default, survives power loss) or "NORMAL" (survives process kill);
+    ``cache_mb``: SQLite page cache per connection (default 64 MiB)."""
+
+    def __init__(self, path: str | os.PathLike, readonly: bool = False, *, move_tolerance_m: float = 0.25,
+                 reorder_tolerance_ns: int = 10 * 10**9, max_forward_jump_ns: int = 366 * _DAY_NS,
+                 keyframe_budget_bytes: int = 20 * 2**20, max_bytes: Optional[int] = None,
+                 synchronous: str = "FULL", busy_timeout_s: float = 10.0, cache_mb: int = 64) -> None:
+        from robomem.errors import InvalidInputError
+        if not (isinstance(move_tolerance_m, (int, float)) and math.isfinite(move_tolerance_m) and move_tolerance_m > 0):
+            raise InvalidInputError(f"move_tolerance_m must be a positive number, got {move_tolerance_m!r}")
+        for name, v in (("reorder_tolerance_ns", reorder_tolerance_ns), ("max_forward_jump_ns", max_forward_jump_ns),
+                        ("keyframe_budget_bytes", keyframe_budget_bytes)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise InvalidInputError(f"{name} must be a non-negative integer, got {v!r}")
+        self.path = os.fspath(path)
+        self.readonly = bool(readonly)
+        self.move_tolerance_m = float(move_tolerance_m)
+        self.reorder_tolerance_ns = int(reorder_tolerance_ns)
+        self.max_forward_jump_ns = int(max_forward_jump_ns)
+        self.keyframe_budget_bytes = int(keyframe_budget_bytes)
+        #: retention half-life used when a new keyframe pushes the store over its budget
+        self.keyframe_half_life_ns = _cons.ForgettingPolicy().keyframe_half_life_ns
+        self._conn = connect(self.path, self.readonly, synchronous=synchronous, busy_timeout_s=busy_timeout_s,
+                             max_bytes=max_bytes, cache_mb=cache_mb)
+        self._origin: Optional[int] = None
+        self.session_id: Optional[int] = None
+        self._writer_state_loaded = False
+
+    # ------------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        """Checkpoint the WAL into the main file (writer) and close. Idempotent."""
+        if self._conn is None:
+            return
+        try:
+            if not self.readonly:
+                try:
+                    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                except sqlite3.Error:
+                    pass  # readers holding snapshots: the WAL is checkpointed by a later writer
+        finally:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> "LongTermMemory":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError("store is closed")
+        return self._conn
+
+    @property
+    def latest_stamp_ns(self) -> Optional[int]:
+        """Newest stamp stored (observations, events, trajectory); None for an empty store."""
+        if self._writer_state_loaded:
+            return self._latest
+        row = self._read("SELECT max(s) FROM (SELECT max(t_end) AS s FROM placements UNION ALL "
+                         "SELECT max(stamp_ns) FROM events UNION ALL SELECT max(stamp_ns) FROM trajectory)")
+        return row[0][0]
+
+    def check_integrity(self) -> str:
+        """Run ``PRAGMA integrity_check``; returns "ok" or SQLite's report."""
+        rows = self.connection.execute("PRAGMA integrity_check").fetchall()
+        return "\n".join(r[0] for r in rows)
+
+    # ------------------------------------------------------------------ internals
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        if self.readonly:
+            raise ReadOnlyStoreError(f"{self.path} is open read-only")
+        c = self.connection
+        try:
+            c.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _map_error(self.path, exc) from None
+        try:
+            yield c
+            c.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            raise _map_error(self.path, exc) from None
+        except BaseException:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            raise
+
+    def _read(self, sql: str, params: Sequence = ()) -> list:
+        try:
+            return self.connection.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise _map_error(self.path, exc) from None
+
+    def _meta(self, key: str) -> Optional[str]:
+        row = self._read("SELECT value FROM meta WHERE key = ?", (key,))
+        return row[0][0] if row else None
+
+    def _t(self, stamp_ns: int) -> float:
+        """R*Tree time coordinate: seconds since the store's time origin (float32 in the index; the
+        index rounds bounds outward, exact filtering uses the integer columns)."""
+        return (stamp_ns - self._origin) * 1e-9
+
+    def _load_origin(self) -> bool:
+        if self._origin is None:
+            v = self._meta("time_origin_ns")
+            self._origin = None if v is None else int(v)
+        return self._origin is not None
+
+    def _load_writer_state(self) -> None:
+        if self._writer_state_loaded:
+            return
+        c = self.connection
+        self._load_origin()
+        self._labels: dict[int, str] = {}
+        self._attrs: dict[int, str] = {}
+        for oid, label, attrs in c.execute("SELECT id, label, attributes FROM objects"):
+            self._labels[oid] = label
+            self._attrs[oid] = attrs
+        # Open placement of each object; the anchor (first sighting) is the centre of its R*Tree box.
+        self._open: dict[int, Seg] = {}
+        for r in c.execute(
+                "SELECT p.object_id, p.id, (r.x0 + r.x1) / 2, (r.y0 + r.y1) / 2, (r.z0 + r.z1) / 2, "
+                "p.room_id, p.receptacle_id, p.t_start, p.t_end, p.n_obs, p.x, p.y, p.z, p.conf_sum "
+                "FROM objects o JOIN placements p ON p.id = o.current_placement "
+                "JOIN placement_rtree r ON r.id = p.id WHERE p.closed = 0"):
+            n = r[9]
+            self._open[r[0]] = Seg(r[1], r[0], r[2], r[3], r[4], -1 if r[5] is None else r[5],
+                                    -1 if r[6] is None else r[6], r[7], r[8], n, r[10] * n, r[11] * n, r[12] * n, r[13])
+        row = c.execute("SELECT max(s) FROM (SELECT max(t_end) AS s FROM placements UNION ALL "
+                        "SELECT max(stamp_ns) FROM events UNION ALL SELECT max(stamp_ns) FROM trajectory)").fetchone()
+        self._latest: Optional[int] = row[0]
+        row = c.execute("SELECT id FROM sessions WHERE t_end IS NULL ORDER BY id DESC LIMIT 1").fetchone()
+        if row is not None and self.session_id is None:
+            self.session_id = row[0]
+        self._writer_state_loaded = True
+
+    def _check_order(self, stamps: np.ndarray, what: str) -> None:
+        if stamps.size == 0:
+            return
+        lo, hi = int(stamps.min()), int(stamps.max())
+        if self._latest is not None:
+            if lo < self._latest - self.reorder_tolerance_ns:
+                raise OutOfOrderError(
+                    f"{what} stamp {lo} is {(self._latest - lo) * 1e-9:.3f} s older than the newest stored record "
+                    f"({self._latest}); the reorder tolerance is {self.reorder_tolerance_ns * 1e-9:.3f} s")
+            if hi > self._latest + self.max_forward_jump_ns:
+                raise OutOfOrderError(
+                    f"{what} stamp {hi} is {(hi - self._latest) * 1e-9 / 86400:.1f} days after the newest stored "
+                    f"record ({self._latest}); wrong time unit? (max jump {self.max_forward_jump_ns * 1e-9 / 86400:.1f} days)")
+        elif hi - lo > self.max_forward_jump_ns:
+            raise OutOfOrderError(f"{what} stamps span {(hi - lo) * 1e-9 / 86400:.1f} days in one batch")
+
+    # ------------------------------------------------------------------ writes
+    def ingest(self, observations: Sequence[ObjectObservation] = (), events: Iterable[ObjectEvent] = (),
+               trajectory: Iterable[TrajectoryPoint] = ()) -> IngestReport:
+        """Store a batch of observations, events and trajectory points in one transaction.
+
+        Observations are folded into placements (a consistent re-sighting extends the open
+        placement; a sighting elsewhere closes it and opens a new one). APPEARED, MOVED and
+        DISAPPEARED events are stored; UPDATED events carry nothing beyond the observation and are
+        not stored. A DISAPPEARED event closes the object's open placement. Raises an
+        :class:`~robomem.errors.InvalidInputError` subclass (and stores nothing) for malformed
+        records, unknown object ids, or stamps outside the reorder tolerance."""
+        cols = observations_to_columns(list(observations))
+        return self._ingest(cols, validate_events(events), list(trajectory))
+
+    def ingest_arrays(self, object_ids, stamps_ns, positions, labels, confidences=None, room_ids=None,
+                      receptacle_ids=None) -> IngestReport:
+        """Columnar fast path of :meth:`ingest` for observations only (vectorised validation)."""
+        cols = columns_from_arrays(object_ids, stamps_ns, positions, labels, confidences, room_ids, receptacle_ids)
+        return self._ingest(cols, [], [])
+
+    def ingest_validated(self, cols: ObservationColumns, events: list[EventRow],
+                         trajectory: list[TrajectoryPoint]) -> IngestReport:
+        """:meth:`ingest` for records already validated into columns (used by the stack, which
+        validates when a record arrives and consolidates later)."""
+        return self._ingest(cols, events, list(trajectory))
+
+    def _ingest(self, cols: ObservationColumns, events: list[EventRow], traj: list[TrajectoryPoint]) -> IngestReport:
+        if self.readonly:
+            raise ReadOnlyStoreError(f"{self.path} is open read-only")
+        self._load_writer_state()
+        for i, p in enumerate(traj):
+            if not isinstance(p, TrajectoryPoint) or p.kind not in TRAJ_KINDS:
+                raise InvalidObservationError(f"trajectory point {i} is not a valid TrajectoryPoint: {p!r}")
+            check_stamp(p.stamp_ns, f"trajectory point {i}")
+            if len(p.position) != 3 or not all(math.isfinite(v) for v in p.position):
+                raise InvalidObservationError(f"trajectory point {i} position is not finite: {p.position}")
+        all_stamps = np.concatenate([cols.stamp_ns, np.array([e.stamp_ns for e in events], np.int64),
+                                     np.array([p.stamp_ns for p in traj], np.int64)])
+        self._check_order(all_stamps, "record")
+        batch_ids = set(np.unique(cols.object_id).tolist()) if len(cols) else set()
+        for e in events:
+            if e.object_id not in self._labels and e.object_id not in batch_ids and e.kind != EventKind.APPEARED:
+                raise UnknownObjectError(f"{e.kind.value} event for object {e.object_id}, which the store has never seen")
+        disappear: dict[int, list[int]] = {}
+        for e in events:
+            if e.kind == EventKind.DISAPPEARED:
+                disappear.setdefault(e.object_id, []).append(e.stamp_ns)
+        plan = plan_batch(cols, self._open, self._labels, disappear, self.move_tolerance_m)
+        origin = self._origin
+        if origin is None and all_stamps.size:
+            origin = (int(all_stamps.min()) // _DAY_NS) * _DAY_NS
+        sid = self.session_id
+
+        new_objects, changed_objects, new_attrs = [], [], {}
+        for oid, (label, attrs, first) in plan["objects"].items():
+            if oid not in self._labels:
+                new_attrs[oid] = dumps(attrs)
+                new_objects.append((oid, label, new_attrs[oid], first))
+                continue
+            old = self._attrs.get(oid, "{}")
+            # Symbolic attributes (colour, relation, ...) follow the latest sighting; numeric/array
+            # per-frame geometry stays as first seen, so a static object causes no row rewrites.
+            sym = {k: v for k, v in attrs.items() if isinstance(v, (str, bool)) or v is None}
+            a = old
+            if sym:
+                merged = json.loads(old)
+                merged.update(sym)
+                a = dumps(merged)
+            if label != self._labels[oid] or a != old:
+                new_attrs[oid] = a
+                changed_objects.append((label, a, oid))
+        for e in events:
+            if e.kind == EventKind.APPEARED and e.object_id not in self._labels and e.object_id not in plan["objects"]:
+                plan["objects"][e.object_id] = (e.label or "unknown", {}, e.stamp_ns)
+                new_objects.append((e.object_id, e.label or "unknown", "{}", e.stamp_ns))
+        ev_rows = [(e.object_id, e.kind.value, e.stamp_ns, *e.position,
+                    *(e.previous_position if e.previous_position is not None else (None, None, None)),
+                    e.room_id, e.receptacle_id, e.previous_receptacle_id, sid)
+                   for e in events if e.kind in _STORED_EVENT_KINDS]
+        tol = self.move_tolerance_m
+        with self._tx() as c:
+            if self._origin is None and origin is not None:
+                c.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('time_origin_ns', ?)", (str(origin),))
+                origin = int(c.execute("SELECT value FROM meta WHERE key='time_origin_ns'").fetchone()[0])
+            next_id = c.execute("SELECT coalesce(max(id), 0) + 1 FROM placements").fetchone()[0]
+            ins_p, ins_r = [], []
+            for seg in plan["new"]:
+                seg.pid = next_id
+                next_id += 1
+                n = seg.n
+                ins_p.append((seg.pid, seg.oid, seg.t0, seg.t1, seg.sx / n, seg.sy / n, seg.sz / n, opt(seg.room),
+                              opt(seg.rec), n, seg.cs, int(seg.closed), sid))
+                ins_r.append((seg.pid, seg.ax - tol, seg.ax + tol, seg.ay - tol, seg.ay + tol, seg.az - tol,
+                              seg.az + tol, (seg.t0 - origin) * 1e-9,
+                              (seg.t1 - origin) * 1e-9 if seg.closed else OPEN_T))
+            if new_objects:
+                c.executemany("INSERT INTO objects(id, label, attributes, first_seen_ns) VALUES (?, ?, ?, ?)", new_objects)
+            if changed_objects:
+                c.executemany("UPDATE objects SET label = ?, attributes = ? WHERE id = ?", changed_objects)
+            if plan["update"]:
+                c.executemany("UPDATE placements SET t_start = ?, t_end = ?, x = ?, y = ?, z = ?, n_obs = ?, "
+                              "conf_sum = ?, closed = ?, room_id = ?, receptacle_id = ? WHERE id = ?",
+                              [(s.t0, s.t1, s.sx / s.n, s.sy / s.n, s.sz / s.n, s.n, s.cs, int(s.closed), opt(s.room),
+                                opt(s.rec), s.pid)
+                               for s in plan["update"]])
+                rt = [((s.t0 - origin) * 1e-9, (s.t1 - origin) * 1e-9 if s.closed else OPEN_T, s.pid)
+                      for s in plan["update"] if s.closed or s.t_changed]
+                if rt:
+                    c.executemany("UPDATE placement_rtree SET t0 = ?, t1 = ? WHERE id = ?", rt)
+            if ins_p:
+                c.executemany("INSERT INTO placements(id, object_id, t_start, t_end, x, y, z, room_id, receptacle_id, "
+                              "n_obs, conf_sum, closed, session_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", ins_p)
+                c.executemany("INSERT INTO placement_rtree VALUES (?,?,?,?,?,?,?,?,?)", ins_r)
+            if plan["ext"] is not None:
+                segs, t0n, t1n, nn, sxyz, csn, tch = plan["ext"]
+                mean = (sxyz / nn[:, None]).tolist()
+                pids = [sg.pid for sg in segs]
+                c.executemany("UPDATE placements SET t_start = ?, t_end = ?, x = ?, y = ?, z = ?, n_obs = ?, "
+                              "conf_sum = ? WHERE id = ?",
+                              zip(t0n.tolist(), t1n.tolist(), *zip(*mean), nn.tolist(), csn.tolist(), pids))
+                if tch.any():
+                    c.executemany("UPDATE placement_rtree SET t0 = ? WHERE id = ?",
+                                  [((int(t0n[j]) - origin) * 1e-9, pids[j]) for j in np.flatnonzero(tch).tolist()])
+            if plan["latest"]:
+                c.executemany("UPDATE objects SET current_placement = ? WHERE id = ?",
+                              [(s.pid, oid) for oid, s in plan["latest"].items()])
+            if ev_rows:
+                c.executemany("INSERT INTO events(object_id, kind, stamp_ns, x, y, z, px, py, pz, room_id, "
+                              "receptacle_id, prev_receptacle_id, session_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                              ev_rows)
+            if traj:
+                c.executemany("INSERT INTO trajectory(stamp_ns, x, y, z, yaw, room_id, kind, session_id) "
+                              "VALUES (?,?,?,?,?,?,?,?)",
+                              [(p.stamp_ns, *p.position, p.yaw, p.room_id, p.kind, sid) for p in traj])
+        # Committed: only now update the in-memory mirror, so a failed write leaves it untouched.
+        self._origin = origin
+        for oid, (label, _, _) in plan["objects"].items():
+            self._labels[oid] = label
+        self._attrs.update(new_attrs)
+        if plan["ext"] is not None:
+            segs, t0n, t1n, nn, sxyz, csn, _ = plan["ext"]
+            for sg, t0, t1, n, (sx, sy, sz), cs in zip(segs, t0n.tolist(), t1n.tolist(), nn.tolist(), sxyz.tolist(),
+                                                         csn.tolist()):
+                sg.t0, sg.t1, sg.n, sg.sx, sg.sy, sg.sz, sg.cs = t0, t1, n, sx, sy, sz, cs
+        for oid, seg in plan["open"].items():
+            if seg is None or seg.closed:
+                self._open.pop(oid, None)
+            else:
+                seg.t_changed = False
+                self._open[oid] = seg
+        if all_stamps.size:
+            hi = int(all_stamps.max())
+            self._latest = hi if self._latest is None else max(self._latest, hi)
+        return IngestReport(len(cols), len(ev_rows), len(plan["new"]), plan["n_extended"], len(new_objects),
+                            self._latest)
+
+    # ------------------------------------------------------------------ sessions and snapshots
+    def begin_session(self, name: str, stamp_ns: int, info: Optional[dict] = None) -> int:
+        """Start a session (e.g. one day's run); later records are tagged with its id. An
+        unfinished earlier session is closed at ``stamp_ns``."""
+        stamp_ns = check_stamp(stamp_ns, "begin_session")
+        if not isinstance(name, str):
+            raise InvalidObservationError(f"session name must be a string, got {name!r}")
+        self._load_writer_state()
+        with self._tx() as c:
+            c.execute("UPDATE sessions SET t_end = ? WHERE t_end IS NULL", (stamp_ns,))
+            sid = c.execute("INSERT INTO sessions(name, t_start, info) VALUES (?, ?, ?)",
+                            (name, stamp_ns, dumps(info or {}))).lastrowid
+        self.session_id = sid
+        return sid
+
+    def end_session(self, stamp_ns: int, scene_graph=None) -> Optional[int]:
+        """End the current session at ``stamp_ns``; store ``scene_graph`` (a SceneGraph or its
+        ``to_dict()``) as the session's snapshot in the same transaction. Returns the session id."""
+        stamp_ns = check_stamp(stamp_ns, "end_session")
+        sid = self.session_id
+        if sid is None:
+            return None
+        blob = None if scene_graph is None else _encode_graph(scene_graph)
+        with self._tx() as c:
+            c.execute("UPDATE sessions SET t_end = ? WHERE id = ?", (stamp_ns, sid))
+            if blob is not None:
+                c.execute("INSERT INTO snapshots(session_id, stamp_ns, codec, sha256, data) VALUES (?, ?, ?, ?, ?)",
+                          (sid, stamp_ns, "zlib-json", blob[1], blob[0]))
+        self.session_id = None
+        return sid
+
+    def save_snapshot(self, scene_graph, stamp_ns: int, session_id: Optional[int] = None) -> int:
+        """Store a scene-graph snapshot (zlib-compressed JSON of ``to_dict()``); returns its id."""
+        stamp_ns = check_stamp(stamp_ns, "save_snapshot")
+        sid = self.session_id if session_id is None else check_id(session_id, "session_id")
+        if sid is None:
+            raise InvalidObservationError("save_snapshot needs a session (begin_session first or pass session_id)")
+        if not self._read("SELECT 1 FROM sessions WHERE id = ?", (sid,)):
+            raise InvalidObservationError(f"unknown session id {sid}")
+        data, sha = _encode_graph(scene_graph)
+        with self._tx() as c:
+            return c.execute("INSERT INTO snapshots(session_id, stamp_ns, codec, sha256, data) VALUES (?, ?, ?, ?, ?)",
+                             (sid, stamp_ns, "zlib-json", sha, data)).lastrowid
+
+    def sessions(self) -> list[dict]:
+        return [{"session_id": r[0], "name": r[1], "t_start_ns": r[2], "t_end_ns": r[3], "info": json.loads(r[4])}
+                for r in self._read("SELECT id, name, t_start, t_end, info FROM sessions ORDER BY id")]
+
+    def snapshot_dict(self, session_id: int, at_ns: Optional[int] = None) -> Optional[dict]:
+        """The session's last snapshot (or its last one at or before ``at_ns``) as a dict."""
+        sql = "SELECT codec, sha256, data FROM snapshots WHERE session_id = ?"
+        params: list = [int(session_id)]
+        if at_ns is not None:
+            sql += " AND stamp_ns <= ?"
+            params.append(int(at_ns))
+        rows = self._read(sql + " ORDER BY stamp_ns DESC, id DESC LIMIT 1", params)
+        if not rows:
+            return None
+        codec, sha, data = rows[0]
+        raw = zlib.decompress(data)
+        if hashlib.sha256(raw).hexdigest() != sha:
+            raise CorruptStoreError(f"{self.path}: snapshot of session {session_id} fails its checksum")
+        return json.loads(raw)
+
+    def scene_graph(self, session_id: int, at_ns: Optional[int] = None):
+        """The scene graph of a session as a ``robomem.scenegraph.SceneGraph`` (a dict when that
+        package is not available)."""
+        d = self.snapshot_dict(session_id, at_ns)
+        if d is None:
+            return None
+        try:
+            from robomem.scenegraph import SceneGraph
+        except ImportError:
+            return d
+        return SceneGraph.from_dict(d)
+
+    # ------------------------------------------------------------------ forgetting
+    def forget(self, now_ns: int, policy: Optional[_cons.ForgettingPolicy] = None) -> ForgetReport:
+        """Apply decay and budgets (see :mod:`robomem.memory.consolidation`). Never deletes an
+        object, its current (last known) placement, or any event."""
+        now_ns = check_stamp(now_ns, "forget")
+        policy = policy or _cons.ForgettingPolicy()
+        rep = ForgetReport()
+        with self._tx() as c:
+            rows = c.execute("SELECT p.id, p.t_end, p.n_obs, p.conf_sum FROM placements p "
+                             "WHERE p.closed = 1 AND NOT EXISTS "
+                             "(SELECT 1 FROM objects o WHERE o.current_placement = p.id)").fetchall()
+            if rows:
+                a = np.array(rows, dtype=np.float64)
+                ids = a[:, 0].astype(np.int64)
+                ret = _cons.placement_retention(now_ns, a[:, 1].astype(np.int64), a[:, 2], a[:, 3],
+                                                policy.placement_half_life_ns, policy.n_reference)
+                drop = ret < policy.min_retention
+                if policy.max_placements is not None:
+                    total = c.execute("SELECT count(*) FROM placements").fetchone()[0]
+                    excess = total - int(drop.sum()) - policy.max_placements
+                    if excess > 0:
+                        keep_idx = np.flatnonzero(~drop)
+                        worst = keep_idx[np.argsort(ret[keep_idx], kind="stable")[:excess]]
+                        drop[worst] = True
+                victims = [(int(i),) for i in ids[drop]]
+                if victims:
+                    c.executemany("DELETE FROM placements WHERE id = ?", victims)
+                    c.executemany("DELETE FROM placement_rtree WHERE id = ?", victims)
+                rep.placements_deleted = len(victims)
+            before = c.execute("SELECT coalesce(sum(nbytes), 0) FROM keyframes").fetchone()[0]
+            rows = c.execute("SELECT id, stamp_ns, importance FROM keyframes").fetchall()
+            if rows:
+                a = np.array(rows, dtype=np.float64)
+                ret = _cons.keyframe_retention(now_ns, a[:, 1].astype(np.int64), a[:, 2], policy.keyframe_half_life_ns)
+                victims = [(int(i),) for i in a[ret < policy.min_retention, 0]]
+                if victims:
+                    c.executemany("DELETE FROM keyframes WHERE id = ?", victims)
+                    c.executemany("DELETE FROM keyframe_objects WHERE keyframe_id = ?", victims)
+            self._evict_keyframes(c, now_ns, policy.keyframe_half_life_ns, self.keyframe_budget_bytes)
+            after = c.execute("SELECT coalesce(sum(nbytes), 0) FROM keyframes").fetchone()[0]
+            rep.keyframes_deleted = len(rows) - c.execute("SELECT count(*) FROM keyframes").fetchone()[0]
+            rep.bytes_freed = int(before - after)
+        return rep
+
+    # ------------------------------------------------------------------ queries: objects
+    def _placements(self, sql_tail: str, params: Sequence) -> list[Placement]:
+        rows = self._read(f"SELECT {_P_COLS} FROM placements p JOIN objects o ON o.id = p.object_id " + sql_tail, params)
+        return _placement_list(rows)
+
+    def object(self, object_id: int) -> Optional[ObjectRecord]:
+        rows = self._read("SELECT id, label, attributes, first_seen_ns, current_placement FROM objects WHERE id = ?",
+                          (int(object_id),))
+        if not rows:
+            return None
+        r = rows[0]
+        return ObjectRecord(r[0], r[1], json.loads(r[2]), r[3], r[4])
+
+    def objects(self, label: Optional[str] = None) -> list[ObjectRecord]:
+        sql = "SELECT id, label, attributes, first_seen_ns, current_placement FROM objects"
+        rows = self._read(sql + (" WHERE label = ? ORDER BY id" if label is not None else " ORDER BY id"),
+                          (label,) if label is not None else ())
+        return [ObjectRecord(r[0], r[1], json.loads(r[2]), r[3], r[4]) for r in rows]
+
+    def current_placement(self, object_id: int) -> Optional[Placement]:
+        """The object's last known placement (None for an unknown object)."""
+        rows = self._read(f"SELECT {_P_COLS} FROM objects o JOIN placements p ON p.id = o.current_placement "
+                          "WHERE o.id = ?", (int(object_id),))
+        return _placement(rows[0]) if rows else None
+
+    def where_is(self, label: str) -> list[Placement]:
+        """Last known placement of every object with ``label``, most recently seen first."""
+        rows = self._read(f"SELECT {_P_COLS} FROM objects o JOIN placements p ON p.id = o.current_placement "
+                          "WHERE o.label = ? ORDER BY p.t_end DESC", (label,))
+        return _placement_list(rows)
+
+    def last_seen(self, object_id: int) -> Optional[int]:
+        p = self.current_placement(object_id)
+        return None if p is None else p.t_end_ns
+
+    def history(self, object_id: int) -> list[Placement]:
+        """All stored placements of an object, oldest first."""
+        return self._placements("WHERE p.object_id = ? ORDER BY p.t_start", (int(object_id),))
+
+    def placement_at(self, object_id: int, stamp_ns: int) -> Optional[Placement]:
+        """Where the object was last known to be at ``stamp_ns``: the latest placement that began at or
+        before it (check ``t_end_ns``/``current`` for whether it was observed up to then)."""
+        return next(iter(self._placements("WHERE p.object_id = ? AND p.t_start <= ? ORDER BY p.t_start DESC LIMIT 1",
+                                          (int(object_id), int(stamp_ns)))), None)
+
+    def placements_at(self, stamp_ns: int) -> list[Placement]:
+        """The world as last known at ``stamp_ns``: for every object seen by then, its latest
+        placement begun at or before ``stamp_ns`` (an object is believed to stay where it was last
+        seen until it is seen elsewhere). Scans the (object, time) index: O(placements)."""
+        return self._placements("JOIN (SELECT object_id AS oid, max(t_start) AS ts FROM placements "
+                                "WHERE t_start <= ? GROUP BY object_id) last ON last.oid = p.object_id "
+                                "AND last.ts = p.t_start ORDER BY p.object_id", (int(stamp_ns),))
+
+    def objects_in_box(self, lo, hi, t0_ns: int, t1_ns: int, label: Optional[str] = None) -> list[Placement]:
+        """Placements whose position lies in the axis-aligned box [lo, hi] (None = everywhere) and whose
+        interval overlaps [t0_ns, t1_ns] (current placements extend to the present). Uses the R*Tree."""
+        t0_ns, t1_ns = int(t0_ns), int(t1_ns)
+        if t1_ns < t0_ns:
+            raise InvalidObservationError(f"time range is reversed: {t0_ns} > {t1_ns}")
+        if not self._load_origin():
+            return []
+        where = ["r.t0 <= ?", "r.t1 >= ?", "p.t_start <= ?", "(p.closed = 0 OR p.t_end >= ?)"]
+        params: list = [self._t(t1_ns), self._t(t0_ns), t1_ns, t0_ns]
+        if lo is not None or hi is not None:
+            from robomem.memory.records import check_vec3
+            lo3 = check_vec3(lo, "box lo")
+            hi3 = check_vec3(hi, "box hi")
+            for k, ax in enumerate("xyz"):
+                where += [f"r.{ax}1 >= ?", f"r.{ax}0 <= ?", f"p.{ax} BETWEEN ? AND ?"]
+                params += [lo3[k], hi3[k], lo3[k], hi3[k]]
+        if label is not None:
+            where.append("o.label = ?")
+            params.append(label)
+        rows = self._read(f"SELECT {_P_COLS} FROM placement_rtree r JOIN placements p ON p.id = r.id "
+                          f"JOIN objects o ON o.id = p.object_id WHERE " + " AND ".join(where) +
+                          " ORDER BY p.object_id, p.t_start", params)
+        return _placement_list(rows)
+
+    def events(self, object_id: Optional[int] = None, t0_ns: Optional[int] = None, t1_ns: Optional[int] = None,
+               kinds: Optional[Iterable] = None) -> list[StoredEvent]:
+        """Stored events (appeared / moved / disappeared), oldest first."""
+        where, params = [], []
+        if object_id is not None:
+            where.append("object_id = ?")
+            params.append(int(object_id))
+        if t0_ns is not None:
+            where.append("stamp_ns >= ?")
+            params.append(int(t0_ns))
+        if t1_ns is not None:
+            where.append("stamp_ns <= ?")
+            params.append(int(t1_ns))
+        if kinds is not None:
+            ks = [EventKind(k).value for k in kinds]
+            where.append("kind IN (%s)" % ",".join("?" * len(ks)))
+            params += ks
+        sql = ("SELECT id, kind, object_id, stamp_ns, x, y, z, px, py, pz, room_id, receptacle_id, "
+               "prev_receptacle_id, session_id FROM events")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        out = []
+        for r in self._read(sql + " ORDER BY stamp_ns, id", params):
+            out.append(StoredEvent(r[0], EventKind(r[1]), r[2], r[3], np.array(r[4:7], dtype=np.float64),
+                                   None if r[7] is None else np.array(r[7:10], dtype=np.float64), r[10], r[11], r[12],
+                                   r[13]))
+        return out
+
+    # ------------------------------------------------------------------ statistics
+    def stats(self) -> dict:
+        c = self._read
+        out = {name: c(f"SELECT count(*) FROM {name}")[0][0]
+               for name in ("objects", "placements", "events", "sessions", "snapshots", "keyframes", "trajectory")}
+        out["observations"] = c("SELECT coalesce(sum(n_obs), 0) FROM placements")[0][0]
+        out["keyframe_bytes"] = self.keyframe_bytes()
+        page = c("PRAGMA page_size")[0][0]
+        out["file_bytes"] = c("PRAGMA page_count")[0][0] * page
+        out["schema_version"] = c("PRAGMA user_version")[0][0]
+        return out
+
+
+def _placement_list(rows: list) -> list[Placement]:
+    if not rows:
+        return []
+    # one (n, 3) array for all positions: per-row np.array calls dominated large range queries
+    pos = np.array([r[5:8] for r in rows], dtype=np.float64)
+    pos.setflags(write=False)
+    return [Placement(r[0], r[1], r[2], r[3], r[4], pos[i], r[8], r[9], r[10], r[11] / r[10] if r[10] else 0.0,
+                      r[14] == r[0] and not r[12], r[13]) for i, r in enumerate(rows)]
+
+
+def _placement(r) -> Placement:
+    n = r[10]
+    return Placement(r[0], r[1], r[2], r[3], r[4], np.array((r[5], r[6], r[7])), r[8], r[9], n,
+                     r[11] / n if n else 0.0, bool(r[14] == r[0] and not r[12]), r[13])
+
+
+def _encode_graph(graph) -> tuple[bytes, str]:
+    d = graph.to_dict() if hasattr(graph, "to_dict") else graph
+    if not isinstance(d, dict):
+        raise InvalidObservationError(f"scene graph must be a SceneGraph or a dict, got {type(graph).__name__}")
+    try:
+        raw = dumps(d).encode()
+    except (TypeError, ValueError) as exc:
+        raise InvalidObservationError(f"scene graph is not JSON-serialisable: {exc}") from None
+    return zlib.compress(raw, 6), hashlib.sha256(raw).hexdigest()
+
+
+def _map_error(path: str, exc: sqlite3.Error) -> Exception:
+    msg = str(exc)
+    if "full" in msg:
+        return StoreFullError(f"{path}: {msg}; the write was rolled back, earlier data is intact")
+    if "malformed" in msg or "not a database" in msg:
+        return CorruptStoreError(f"{path}: {msg}")
+    if "locked" in msg or "busy" in msg:
+        return StoreError(f"{path}: {msg} (another writer holds the store)")
+    return StoreError(f"{path}: {msg}")

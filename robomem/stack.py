@@ -1,0 +1,321 @@
+"""`MemoryStack`: the whole memory in one object — perception (when available), a short-term
+working memory, the durable long-term store, keyframes and the robot's own trajectory.
+
+    stack = robomem.stack.open("house.db")
+    stack.begin_session("monday", frame0.stamp_ns)
+    for frame in frames:
+        stack.observe(frame)
+    stack.end_session(frames[-1].stamp_ns)
+    stack.where_is("mug")
+
+A second process can open the same file with ``open("house.db", readonly=True)`` and query while
+the first one writes."""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+
+from robomem.errors import InvalidImageError, InvalidInputError
+from robomem.frame import Frame
+from robomem.memory.consolidation import ConsolidationClock, ForgettingPolicy
+from robomem.memory.errors import ReadOnlyStoreError, UnknownObjectError
+from robomem.memory.keyframes import KeyframePolicy
+from robomem.memory.longterm import LongTermMemory
+from robomem.memory.robot_queries import RobotPosition, RoomVisit
+from robomem.memory.records import (
+    ForgetReport,
+    IngestReport,
+    Placement,
+    StoredEvent,
+    concat_columns,
+    observations_to_columns,
+    validate_events,
+)
+from robomem.memory.shortterm import ShortTermMemory
+from robomem.memory.trajectory import TrajectoryThinner
+from robomem.observations import EventKind, ObjectEvent, ObjectObservation
+
+__all__ = ["open", "MemoryStack", "WhereAnswer"]
+
+_CHANGE_EVENTS = (EventKind.APPEARED, EventKind.MOVED, EventKind.DISAPPEARED)
+
+
+@dataclass(frozen=True)
+class WhereAnswer:
+    """Answer to "where is X?" with its evidence: the stored placement (or the not yet consolidated
+    short-term sighting), when it was last seen there, and keyframes showing the object."""
+
+    object_id: int
+    label: str
+    position: np.ndarray
+    room_id: Optional[int]
+    receptacle_id: Optional[int]
+    since_ns: int
+    last_seen_ns: int
+    source: str                      # "long-term" or "short-term"
+    placement: Optional[Placement]
+    keyframe_ids: tuple
+    current: bool                    # False: closed by a move/disappearance, so only the last known place
+
+
+class MemoryStack:
+    """Perception + short-term memory + long-term store on one SQLite file.
+
+    Settings (keyword arguments): ``stm_capacity``, ``stm_half_life_ns`` (:class:`ShortTermMemory`);
+    ``consolidation_interval_ns`` (flush short- to long-term every that much data time; 0 = every
+    frame; session end always flushes); ``forgetting`` (:class:`ForgettingPolicy`, applied at
+    session end); ``keyframe_policy`` (:class:`KeyframePolicy`), ``keyframe_max_side``;
+    ``waypoint_spacing_m``, ``stop_radius_m`` (:class:`TrajectoryThinner`); ``perception``: a
+    ``PerceptionPipeline`` instance, ``"auto"`` (build one on the first frame if
+    ``robomem.perception`` imports) or None; ``perception_settings`` (kwargs for the auto one).
+    Remaining keywords go to :class:`LongTermMemory` (``move_tolerance_m``,
+    ``keyframe_budget_bytes``, ``max_bytes``, ``synchronous``, ...).
+
+    Durability: records are durable once consolidated (:meth:`flush`, the consolidation rhythm,
+    :meth:`end_session`, :meth:`close`); at most ``consolidation_interval_ns`` of data time is lost
+    on a crash."""
+
+    def __init__(self, path: str | os.PathLike, readonly: bool = False, *, stm_capacity: int = 2048,
+                 stm_half_life_ns: int = 30 * 10**9, consolidation_interval_ns: int = 10**9,
+                 forgetting: Optional[ForgettingPolicy] = None, keyframe_policy: Optional[KeyframePolicy] = None,
+                 keyframe_max_side: int = 160, waypoint_spacing_m: float = 1.0, stop_radius_m: float = 0.1,
+                 perception="auto", perception_settings: Optional[dict] = None, **store_settings) -> None:
+        self.long_term = LongTermMemory(path, readonly, **store_settings)
+        self.readonly = bool(readonly)
+        self.short_term = ShortTermMemory(stm_capacity, stm_half_life_ns)
+        self.clock = ConsolidationClock(consolidation_interval_ns)
+        self.forgetting = forgetting or ForgettingPolicy()
+        self.long_term.keyframe_half_life_ns = self.forgetting.keyframe_half_life_ns
+        self.keyframe_policy = keyframe_policy or KeyframePolicy()
+        self.keyframe_max_side = int(keyframe_max_side)
+        self.thinner = TrajectoryThinner(waypoint_spacing_m, stop_radius_m)
+        self._perception = perception
+        self._perception_settings = dict(perception_settings or {})
+        self._pending_obs: list = []      # validated ObservationColumns batches
+        self._pending_events: list = []   # validated EventRow
+        self._pending_traj: list = []
+        self._pending_latest: Optional[int] = None
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def perception(self):
+        """The perception pipeline (built on first use when ``perception="auto"``), or None."""
+        if isinstance(self._perception, str):
+            try:
+                from robomem.perception import PerceptionPipeline
+            except ImportError:
+                self._perception = None
+            else:
+                self._perception = PerceptionPipeline(**self._perception_settings)
+        return self._perception
+
+    @property
+    def scene_graph(self):
+        """The perception's current scene graph; None until a frame went through perception."""
+        p = self._perception
+        return None if p is None or isinstance(p, str) else p.scene_graph
+
+    def close(self) -> None:
+        """Consolidate what is pending and close the store (WAL checkpointed). Idempotent."""
+        if self.long_term._conn is None:
+            return
+        try:
+            if not self.readonly:
+                self._pending_traj.extend(self.thinner.finish())
+                self.flush()
+        finally:
+            self.long_term.close()
+
+    def __enter__(self) -> "MemoryStack":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _writable(self) -> None:
+        if self.readonly:
+            raise ReadOnlyStoreError(f"{self.long_term.path} is open read-only")
+
+    # ------------------------------------------------------------------ writing
+    def begin_session(self, name: str, stamp_ns: int, info: Optional[dict] = None) -> int:
+        """Start a session (e.g. a day). Pending records are consolidated into the previous one."""
+        self._writable()
+        self.flush()
+        sid = self.long_term.begin_session(name, stamp_ns, info)
+        p = self._perception
+        if p is not None and not isinstance(p, str) and hasattr(p, "new_session"):
+            p.new_session()
+        self.thinner.reset()
+        return sid
+
+    def end_session(self, stamp_ns: int, scene_graph=None) -> Optional[int]:
+        """Consolidate, store the scene-graph snapshot (``scene_graph`` or the perception's graph),
+        apply forgetting, and close the session. Returns its id."""
+        self._writable()
+        self._pending_traj.extend(self.thinner.finish())
+        self.flush()
+        graph = scene_graph if scene_graph is not None else self.scene_graph
+        sid = self.long_term.end_session(stamp_ns, graph)
+        self.long_term.forget(stamp_ns, self.forgetting)
+        return sid
+
+    def observe(self, frame: Frame, room_id: Optional[int] = None):
+        """Run perception on ``frame`` and remember the result (observations, events, the robot's
+        pose, a keyframe when the view is new). ``room_id``: the robot's room if known; otherwise it
+        is looked up in the scene graph's room map. Returns the perception's ``FrameResult``."""
+        self._writable()
+        if not isinstance(frame, Frame):
+            raise InvalidInputError(f"observe() needs a robomem.Frame, got {type(frame).__name__}")
+        p = self.perception
+        if p is None:
+            raise InvalidInputError("no perception pipeline available (robomem.perception missing); "
+                                    "use record() with observations you produced")
+        result = p.process(frame)
+        T = frame.T_world_camera
+        if room_id is None:
+            room_id = self._room_of(T[:3, 3])
+        self.record(frame.stamp_ns, result.observations, result.events, robot_position=T[:3, 3],
+                    robot_yaw=math.atan2(T[1, 2], T[0, 2]), robot_room=room_id, image=frame.rgb)
+        return result
+
+    def _room_of(self, xyz: np.ndarray) -> Optional[int]:
+        g = self.scene_graph
+        rm = getattr(g, "room_map", None) if g is not None else None
+        if rm is None:
+            return None
+        r = int(rm.room_at(np.asarray(xyz[:2])[None])[0])
+        return r if r > 0 else None
+
+    def record(self, stamp_ns: int, observations: Sequence[ObjectObservation] = (),
+               events: Sequence[ObjectEvent] = (), *, robot_position=None, robot_yaw: Optional[float] = None,
+               robot_room: Optional[int] = None, image: Optional[np.ndarray] = None) -> None:
+        """Remember already-perceived records of one moment (the path :meth:`observe` takes after
+        perception). Everything is validated first; bad input raises and changes nothing."""
+        self._writable()
+        if image is not None and (not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3
+                                  or image.shape[2] != 3):
+            raise InvalidImageError(f"image must be (H, W, 3) uint8, got {getattr(image, 'shape', None)} "
+                                    f"{getattr(image, 'dtype', None)}")
+        observations, events = list(observations), list(events)
+        cols = observations_to_columns(observations)
+        ev_rows = validate_events(events)
+        stamps = np.concatenate([cols.stamp_ns, np.array([e.stamp_ns for e in events] + [int(stamp_ns)], np.int64)])
+        lt = self.long_term
+        lt._load_writer_state()
+        # Order check against everything stored or pending, before any state changes.
+        saved = lt._latest
+        if self._pending_latest is not None:
+            lt._latest = self._pending_latest if saved is None else max(saved, self._pending_latest)
+        try:
+            lt._check_order(stamps, "record")
+        finally:
+            lt._latest = saved
+        known = lt._labels
+        batch_ids = set(cols.object_id.tolist())
+        for e in events:
+            if (e.object_id not in known and e.object_id not in batch_ids and EventKind(e.kind) != EventKind.APPEARED
+                    and not any(e.object_id in c.object_id for c in self._pending_obs)):
+                raise UnknownObjectError(f"{EventKind(e.kind).value} event for object {e.object_id}, "
+                                         "which memory has never seen")
+        traj = []
+        if robot_position is not None:
+            traj = self.thinner.update(int(stamp_ns), robot_position, robot_yaw, robot_room)
+        self.short_term.add(observations + events)
+        if len(cols):
+            self._pending_obs.append(cols)
+        self._pending_events.extend(ev_rows)
+        self._pending_traj.extend(traj)
+        hi = int(stamps.max())
+        self._pending_latest = hi if self._pending_latest is None else max(self._pending_latest, hi)
+        had_event = any(EventKind(e.kind) in _CHANGE_EVENTS for e in events)
+        visible = [o.object_id for o in observations]
+        want_kf = image is not None and self.keyframe_policy.wants(int(stamp_ns), visible, had_event)
+        if want_kf or self.clock.due(int(stamp_ns)):
+            self.flush()
+            self.clock.mark(int(stamp_ns))
+        if want_kf:
+            lt.add_keyframe(image, int(stamp_ns), visible, importance=1.0 if had_event else 0.5,
+                            max_side=self.keyframe_max_side)
+            self.keyframe_policy.taken(int(stamp_ns), visible)
+
+    def flush(self) -> Optional[IngestReport]:
+        """Consolidate pending short-term records into the long-term store (one transaction).
+        When it returns they are durable. On failure (e.g. disk full) they stay pending."""
+        self._writable()
+        if not (self._pending_obs or self._pending_events or self._pending_traj):
+            return None
+        rep = self.long_term.ingest_validated(concat_columns(self._pending_obs), self._pending_events,
+                                              self._pending_traj)
+        self._pending_obs, self._pending_events, self._pending_traj = [], [], []
+        return rep
+
+    def forget(self, now_ns: int, policy: Optional[ForgettingPolicy] = None) -> ForgetReport:
+        self._writable()
+        return self.long_term.forget(now_ns, policy or self.forgetting)
+
+    # ------------------------------------------------------------------ queries
+    def where_is(self, label: str) -> list[WhereAnswer]:
+        """Every object with ``label`` and where it is (last known), most recently seen first. A
+        sighting still in short-term memory wins over an older stored one."""
+        answers = {a.object_id: a for a in (self._answer(p) for p in self.long_term.where_is(label))}
+        for o in self.short_term.last_of_label(label):
+            a = answers.get(o.object_id)
+            if a is None or o.stamp_ns > a.last_seen_ns:
+                answers[o.object_id] = self._stm_answer(o, a)
+        return sorted(answers.values(), key=lambda a: -a.last_seen_ns)
+
+    def where_is_object(self, object_id: int) -> Optional[WhereAnswer]:
+        p = self.long_term.current_placement(object_id)
+        a = None if p is None else self._answer(p)
+        o = self.short_term.last_observation(object_id)
+        if o is not None and (a is None or o.stamp_ns > a.last_seen_ns):
+            a = self._stm_answer(o, a)
+        return a
+
+    def _answer(self, p: Placement) -> WhereAnswer:
+        kf = tuple(k.keyframe_id for k in self.long_term.keyframes(object_id=p.object_id)[:3])
+        return WhereAnswer(p.object_id, p.label, p.position, p.room_id, p.receptacle_id, p.t_start_ns, p.t_end_ns,
+                           "long-term", p, kf, p.current)
+
+    def _stm_answer(self, o: ObjectObservation, stored: Optional[WhereAnswer]) -> WhereAnswer:
+        return WhereAnswer(o.object_id, o.label, np.asarray(o.position, dtype=np.float64), o.room_id,
+                           o.receptacle_id, o.stamp_ns, o.stamp_ns, "short-term",
+                           stored.placement if stored else None, stored.keyframe_ids if stored else (), True)
+
+    def last_seen(self, object_id: int) -> Optional[int]:
+        a = self.where_is_object(object_id)
+        return None if a is None else a.last_seen_ns
+
+    def just_seen(self, window_ns: int = 2 * 10**9) -> list[ObjectObservation]:
+        return self.short_term.just_seen(window_ns)
+
+    def placements_at(self, stamp_ns: int) -> list[Placement]:
+        return self.long_term.placements_at(stamp_ns)
+
+    def objects_in_box(self, lo, hi, t0_ns: int, t1_ns: int, label: Optional[str] = None) -> list[Placement]:
+        return self.long_term.objects_in_box(lo, hi, t0_ns, t1_ns, label)
+
+    def events(self, object_id: Optional[int] = None, t0_ns: Optional[int] = None, t1_ns: Optional[int] = None,
+               kinds: Optional[Iterable] = None) -> list[StoredEvent]:
+        return self.long_term.events(object_id, t0_ns, t1_ns, kinds)
+
+    def where_was_i(self, stamp_ns: int) -> Optional[RobotPosition]:
+        return self.long_term.robot_position_at(stamp_ns)
+
+    def last_visit(self, room_id: int, before_ns: Optional[int] = None) -> Optional[RoomVisit]:
+        return self.long_term.last_visit(room_id, before_ns)
+
+    def room_visits(self, room_id: int, t0_ns: Optional[int] = None, t1_ns: Optional[int] = None) -> list[RoomVisit]:
+        return self.long_term.room_visits(room_id, t0_ns, t1_ns)
+
+    def scene_graph_of_session(self, session_id: int):
+        return self.long_term.scene_graph(session_id)
+
+
+def open(path: str | os.PathLike, readonly: bool = False, **settings) -> MemoryStack:  # noqa: A001
+    """Open (or create) a memory store at ``path``. See :class:`MemoryStack` for ``settings``."""
+    return MemoryStack(path, readonly, **settings)

@@ -1,0 +1,317 @@
+"""Perception: segments, geometric fallback, tracker (association, visibility, moved/disappeared),
+pipeline and bad input. Synthetic frames are rendered here by exact ray/box intersection, so the
+expected geometry is known."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from robomem import CameraIntrinsics, EventKind, Frame
+from robomem.perception import PerceptionPipeline, extract_segments
+from robomem.perception.colors import color_name
+from robomem.perception.segments import LabelMismatchError
+from robomem.perception.tracker import ObjectTracker, StaleFrameError
+from robomem.pose import R_BODY_OPTICAL
+
+T0 = 1_790_000_000 * 10**9
+CAM = CameraIntrinsics.from_fov(160, 120, 90.0)
+
+
+def camera_pose(x, y, z, yaw, pitch=0.0):
+    """Optical camera pose looking along ``yaw`` (REP-103 world), pitched by ``pitch`` (+ up)."""
+    cy, sy, cp, sp = math.cos(yaw), math.sin(yaw), math.cos(pitch), math.sin(pitch)
+    R_wb = np.array([[cy, -sy, 0], [sy, cy, 0], [0, 0, 1.0]]) @ np.array([[cp, 0, -sp], [0, 1, 0], [sp, 0, cp]])
+    T = np.eye(4)
+    T[:3, :3] = R_wb @ R_BODY_OPTICAL
+    T[:3, 3] = (x, y, z)
+    return T
+
+
+def box(iid, label, lo, hi, color=(128, 128, 128)):
+    return {"id": iid, "label": label, "min": np.asarray(lo, float), "max": np.asarray(hi, float), "color": color}
+
+
+def room_boxes(size=(6.0, 5.0), height=2.5):
+    """Floor and four walls of a room spanning [0, sx] x [0, sy]."""
+    sx, sy = size
+    t = 0.1
+    return [box(1000, "floor", (-1, -1, -0.1), (sx + 1, sy + 1, 0.0), (150, 120, 90)),
+            box(1001, "wall", (-t, -t, 0), (0, sy + t, height)), box(1002, "wall", (sx, -t, 0), (sx + t, sy + t, height)),
+            box(1003, "wall", (-t, -t, 0), (sx + t, 0, height)), box(1004, "wall", (-t, sy, 0), (sx + t, sy + t, height))]
+
+
+def render(boxes, T, stamp_ns, cam=CAM, labels=True, drop_labels=()):
+    """Depth, RGB and instance image of axis-aligned ``boxes`` seen from optical pose ``T``."""
+    rays_c = cam.pixel_rays.reshape(-1, 3).astype(np.float64)
+    d = rays_c @ T[:3, :3].T
+    o = T[:3, 3]
+    lo = np.array([b["min"] for b in boxes])
+    hi = np.array([b["max"] for b in boxes])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = 1.0 / d
+        t1 = (lo[None] - o) * inv[:, None, :]
+        t2 = (hi[None] - o) * inv[:, None, :]
+    tmin = np.nanmax(np.minimum(t1, t2), axis=2)
+    tmax = np.nanmin(np.maximum(t1, t2), axis=2)
+    hit = (tmax >= tmin) & (tmax > 1e-6)
+    tnear = np.where(hit, np.maximum(tmin, 0), np.inf)
+    k = np.argmin(tnear, axis=1)
+    t = tnear[np.arange(len(k)), k]
+    ok = np.isfinite(t)
+    depth = np.where(ok, t, 0).astype(np.float32).reshape(cam.height, cam.width)  # z of ray with z=1 is t
+    ids = np.where(ok, np.array([b["id"] for b in boxes])[k], 0).astype(np.uint32).reshape(cam.shape)
+    rgb = np.array([b["color"] for b in boxes], dtype=np.uint8)[k].reshape(cam.height, cam.width, 3)
+    rgb[~ok.reshape(cam.shape)] = 0
+    lab = {b["id"]: b["label"] for b in boxes if b["id"] not in drop_labels} if labels else {}
+    return Frame(depth=depth, intrinsics=cam, T_world_camera=T, stamp_ns=stamp_ns, rgb=rgb,
+                 instance_ids=ids if labels else None, labels=lab)
+
+
+def scene_objects():
+    return [box(1, "table", (2.0, 1.0, 0.0), (3.2, 1.8, 0.75), (140, 100, 60)),
+            box(2, "mug", (2.4, 1.3, 0.75), (2.49, 1.39, 0.85), (200, 40, 40)),
+            box(3, "sofa", (4.5, 3.0, 0.0), (5.4, 5.0, 0.85), (70, 90, 120)),
+            box(4, "book", (2.8, 1.4, 0.75), (2.96, 1.63, 0.79), (160, 40, 90))]
+
+
+def sweep(boxes, start_ns, pos=(0.8, 2.5), n=12, z=1.2, pitch=-0.35):
+    """Frames of a full turn on the spot."""
+    return [render(boxes, camera_pose(pos[0], pos[1], z, 2 * math.pi * i / n, pitch), start_ns + i * 10**8)
+            for i in range(n)]
+
+
+def changes(results):
+    return [(e.kind, e.object_id, e.label) for r in results for e in r.events if e.kind != EventKind.UPDATED]
+
+
+# ----------------------------------------------------------------------------- segments
+def test_segments_geometry_label_colour_and_structure_skipped():
+    f = render(room_boxes() + scene_objects(), camera_pose(0.8, 2.5, 1.2, -0.3, -0.35), T0)
+    segs = {s.label: s for s in extract_segments(f, min_pixels=5)}
+    assert "wall" not in segs and "floor" not in segs
+    assert {"table", "mug", "sofa"} <= set(segs)
+    mug = segs["mug"]
+    # Visible surface points lie on the true box; its box is inside the true one (partial view).
+    assert np.all(mug.bbox_min >= np.array([2.4, 1.3, 0.75]) - 1e-3)
+    assert np.all(mug.bbox_max <= np.array([2.49, 1.39, 0.85]) + 1e-3)
+    assert mug.color == "red" and segs["sofa"].color == "blue" and segs["table"].color == "brown"
+    np.testing.assert_allclose(segs["table"].bbox_min, [2.0, 1.0, 0.0], atol=0.03)
+    sofa = segs["sofa"]
+    # The yaw box of an axis-aligned object is axis-aligned (yaw 0 or +-90 deg) and no larger than the AABB.
+    assert min(abs(sofa.obb_yaw) % (np.pi / 2), np.pi / 2 - abs(sofa.obb_yaw) % (np.pi / 2)) < 0.05
+    assert np.prod(sofa.obb_extent) <= np.prod(sofa.extent) + 1e-6
+    assert sofa.num_pixels == len(sofa.points) or len(sofa.points) == 800
+
+
+def test_segments_remove_depth_outliers():
+    f = render(room_boxes() + scene_objects(), camera_pose(0.8, 2.5, 1.2, -0.3, -0.35), T0)
+    depth = f.depth.copy()
+    ids = f.instance_ids
+    r, c = np.nonzero(ids == 3)   # sofa pixels: a few "flying pixels" far behind the sofa
+    depth[r[:5], c[:5]] += 3.0
+    g = Frame(depth=depth, intrinsics=f.intrinsics, T_world_camera=f.T_world_camera, stamp_ns=f.stamp_ns,
+              rgb=f.rgb, instance_ids=ids, labels=f.labels)
+    sofa = next(s for s in extract_segments(g) if s.label == "sofa")
+    assert np.all(sofa.bbox_max <= np.array([5.4, 5.0, 0.85]) + 0.01)
+
+
+def test_obb_of_rotated_object():
+    # Points of a 1.0 x 0.2 box rotated by 30 deg: the yaw box finds the rotation and true extents.
+    from robomem.perception.segments import segments_from_groups
+    rng = np.random.default_rng(0)
+    local = rng.uniform([-0.5, -0.1, 0], [0.5, 0.1, 0.4], (3000, 3))
+    a = np.radians(30)
+    R = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+    pts = local @ R.T + [2, 1, 0]
+    s = segments_from_groups(pts, np.ones(3000, np.int64), np.full(3000, 2.0), None, {1: "bench"})[0]
+    assert abs(np.degrees(s.obb_yaw) % 180 - 30) < 2
+    np.testing.assert_allclose(s.obb_extent, [1.0, 0.2, 0.4], atol=0.03)
+    np.testing.assert_allclose(s.obb_center[:2], [2, 1], atol=0.02)
+    assert s.extent[0] > 0.9   # the AABB is larger than the yaw box
+
+
+def test_color_names():
+    assert color_name((200, 40, 40)) == "red"
+    assert color_name((40, 120, 200)) == "blue"
+    assert color_name((245, 245, 245)) == "white"
+    assert color_name((20, 20, 20)) == "black"
+    assert color_name((128, 128, 128)) == "gray"
+    assert color_name((120, 80, 40)) == "brown"
+    assert color_name((40, 160, 60)) == "green"
+
+
+# ----------------------------------------------------------------------------- tracker
+def test_stable_ids_relations_and_no_duplicates_over_two_viewpoints():
+    b = room_boxes() + scene_objects()
+    p = PerceptionPipeline()
+    res = [p.process(f) for f in sweep(b, T0) + sweep(b, T0 + 2 * 10**9, pos=(4.0, 1.5))]
+    appeared = [c for c in changes(res) if c[0] == EventKind.APPEARED]
+    assert sorted(c[2] for c in appeared) == ["book", "mug", "sofa", "table"]
+    assert all(c[0] == EventKind.APPEARED for c in changes(res))
+    objs = {a["label"]: a for a in p.scene_graph.objects()}
+    assert len(objs) == 4
+    # Fused geometry converges to the true boxes despite partial views.
+    np.testing.assert_allclose(objs["table"]["bbox_min"], [2.0, 1.0, 0.0], atol=0.03)
+    np.testing.assert_allclose(objs["table"]["bbox_max"], [3.2, 1.8, 0.75], atol=0.03)
+    np.testing.assert_allclose(objs["sofa"]["bbox_max"], [5.4, 5.0, 0.85], atol=0.03)
+    assert objs["mug"]["relation"] == "on" and objs["mug"]["receptacle"] == objs["table"]["id"]
+    assert objs["book"]["receptacle"] == objs["table"]["id"]
+    # One observation per object and frame, ids stable.
+    for r in res:
+        ids = [o.object_id for o in r.observations]
+        assert len(ids) == len(set(ids))
+        for o in r.observations:
+            assert o.object_id == objs[o.label]["id"]
+            if o.label == "mug":
+                assert o.receptacle_id == objs["table"]["id"]
+
+
+def _moved_scene():
+    """Session-2 world: mug moved from the table onto the sofa, book gone."""
+    return room_boxes() + [x for x in scene_objects() if x["id"] not in (2, 4)] + \
+        [box(2, "mug", (4.8, 4.0, 0.85), (4.89, 4.09, 0.95), (200, 40, 40))]
+
+
+@pytest.mark.parametrize("old_place_first", [True, False])
+def test_moved_object_keeps_its_id_and_removed_object_disappears(old_place_first):
+    p = PerceptionPipeline()
+    for f in sweep(scene_objects() + room_boxes(), T0):
+        p.process(f)
+    ids = {a["label"]: a["id"] for a in p.scene_graph.objects()}
+    b2 = _moved_scene()
+    t1 = T0 + 3600 * 10**9
+    if old_place_first:
+        frames = sweep(b2, t1) + sweep(b2, t1 + 5 * 10**9, pos=(4.0, 1.5))
+    else:   # the new place is seen before the old place is found empty
+        frames = sweep(b2, t1, pos=(4.0, 1.5)) + sweep(b2, t1 + 5 * 10**9)
+    res = [p.process(f) for f in frames]
+    ch = changes(res)
+    moved = [c for c in ch if c[0] == EventKind.MOVED]
+    assert moved == [(EventKind.MOVED, ids["mug"], "mug")]
+    assert (EventKind.DISAPPEARED, ids["book"], "book") in ch
+    assert not any(c[1] in (ids["table"], ids["sofa"]) for c in ch)
+    mug = p.scene_graph.get_object(ids["mug"])
+    np.testing.assert_allclose(mug["position"], [4.845, 4.045, 0.9], atol=0.05)
+    assert mug["receptacle"] == ids["sofa"] and mug["state"] == "present"
+    # Nothing is lost: the vanished book stays in the graph, marked disappeared.
+    assert p.scene_graph.get_object(ids["book"])["state"] == "disappeared"
+    assert p.scene_graph.num_nodes("object") == 4
+    ev = next(e for r in res for e in r.events if e.kind == EventKind.MOVED)
+    np.testing.assert_allclose(ev.previous_position, [2.445, 1.345, 0.8], atol=0.05)
+    assert ev.receptacle_id == ids["sofa"]
+
+
+def test_unchanged_world_gives_no_change_events_and_occlusion_is_not_absence():
+    b = room_boxes() + scene_objects()
+    p = PerceptionPipeline()
+    for f in sweep(b, T0):
+        p.process(f)
+    # Session 2: same objects, but a tall cabinet now stands between the camera and the table.
+    blocker = box(9, "cabinet", (1.6, 0.6, 0.0), (1.8, 2.2, 2.0), (90, 90, 90))
+    b2 = b + [blocker]
+    res = [p.process(f) for f in sweep(b2, T0 + 3600 * 10**9)]
+    res += [p.process(f) for f in sweep(b2, T0 + 3700 * 10**9, pos=(4.0, 1.5))]
+    ch = changes(res)
+    assert [c[2] for c in ch] == ["cabinet"] and ch[0][0] == EventKind.APPEARED
+    # Looking away from everything (at the wall) gives no evidence either.
+    for k in range(10):
+        r = p.process(render(b2, camera_pose(5.5, 0.5, 1.2, -np.pi / 4, 0.0), T0 + 3800 * 10**9 + k))
+        assert not changes([r])
+    assert all(o.misses == 0 for o in p.tracker.objects.values())
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_missing_labels_error_or_skip_nothing_lost():
+    b = room_boxes() + scene_objects()
+    p = PerceptionPipeline(segment_settings={"missing_labels": "error"})
+    p.process(render(b, camera_pose(0.8, 2.5, 1.2, -0.3, -0.35), T0))
+    before = p.scene_graph.to_dict()
+    bad = render(b, camera_pose(0.8, 2.5, 1.2, -0.3, -0.35), T0 + 1, drop_labels=(2,))
+    assert bad.missing_labels() == {2}
+    with pytest.raises(LabelMismatchError, match=r"\[2\]"):
+        p.process(bad)
+    assert p.scene_graph.to_dict() == before
+    # Default: the unlabelled instance is skipped and reported; everything else is used.
+    q = PerceptionPipeline()
+    r = q.process(bad)
+    assert r.skipped and "[2]" in r.skipped[0]
+    seen = {o.label for o in r.observations}
+    assert {"sofa", "table"} <= seen and "mug" not in seen
+
+
+def test_empty_and_stale_frames():
+    b = room_boxes() + scene_objects()
+    p = PerceptionPipeline()
+    p.process(render(b, camera_pose(0.8, 2.5, 1.2, -0.3, -0.35), T0 + 10))
+    before = p.scene_graph.to_dict()
+    empty = Frame(depth=np.zeros(CAM.shape, np.float32), intrinsics=CAM, T_world_camera=np.eye(4), stamp_ns=T0 + 20)
+    r = p.process(empty)
+    assert r.observations == [] and r.events == [] and "no valid depth" in r.skipped[0]
+    nan = Frame(depth=np.full(CAM.shape, np.nan, np.float32), intrinsics=CAM, T_world_camera=np.eye(4), stamp_ns=T0 + 21)
+    assert p.process(nan).observations == []
+    with pytest.raises(StaleFrameError, match="older"):
+        p.process(render(b, camera_pose(0.8, 2.5, 1.2, -0.3, -0.35), T0 + 5))
+    with pytest.raises(ValueError):
+        p.process("not a frame")
+    assert p.scene_graph.to_dict() == before
+    assert p.tracker.last_stamp_ns == T0 + 10
+    # The same frame time again is allowed (e.g. two cameras at one instant).
+    p.process(render(b, camera_pose(0.8, 2.5, 1.2, -0.3, -0.35), T0 + 10))
+
+
+def test_tracker_rejects_stale_frames_directly():
+    t = ObjectTracker()
+    f1 = render(room_boxes() + scene_objects(), camera_pose(0.8, 2.5, 1.2, -0.3, -0.35), T0 + 100)
+    t.update(f1, extract_segments(f1))
+    n = len(t.objects)
+    f0 = render(room_boxes() + scene_objects(), camera_pose(0.8, 2.5, 1.2, -0.3, -0.35), T0)
+    with pytest.raises(StaleFrameError):
+        t.update(f0, extract_segments(f0))
+    assert len(t.objects) == n
+
+
+# ----------------------------------------------------------------------------- pipeline + octree
+def test_pipeline_with_octree_builds_rooms_and_places():
+    from robomem.mapping import OccupancyOctree
+    b = room_boxes() + scene_objects()
+    p = PerceptionPipeline(octree=OccupancyOctree(resolution=0.1), structure_every=0)
+    for f in sweep(b, T0, n=8, pitch=0.1) + sweep(b, T0 + 10**9, pos=(4.0, 1.5), n=8, pitch=0.1):
+        p.process(f)
+    assert p.octree.num_voxels > 0
+    p.update_structure()
+    g = p.scene_graph
+    assert g.num_nodes("room") == 1 and g.num_nodes("building") == 1
+    assert g.num_nodes("place") >= 3
+    room = next(g.rooms())
+    assert 20 <= room["area"] <= 32   # the 6 x 5 m room, minus walls/unseen corners
+    assert all(a["room"] == room["id"] for a in g.objects())
+    assert room["room_type"] == "living_room"   # a sofa votes for it
+
+
+# ----------------------------------------------------------------------------- real data: TUM
+def test_geometric_fallback_gives_stable_ids_on_tum(tum_frames):
+    p = PerceptionPipeline()
+    per_frame = []
+    for f in tum_frames:
+        r = p.process(f)
+        ids = [p.tracker.resolve(o.object_id) for o in r.observations]
+        assert len(ids) == len(set(ids))
+        assert all(o.label == "object" for o in r.observations)
+        per_frame.append(set(ids))
+    assert len(per_frame) == 10 and len(per_frame[0]) >= 15
+    # Re-identification: most objects seen in a frame were already seen (same id) in the previous one.
+    reid = [len(b & a) / len(b) for a, b in zip(per_frame[:-1], per_frame[1:])]
+    assert np.median(reid) >= 0.85, reid
+    # A core of desk objects keeps its id through the whole sequence.
+    counts = {}
+    for s in per_frame:
+        for i in s:
+            counts[i] = counts.get(i, 0) + 1
+    stable = [i for i, c in counts.items() if c >= 9]
+    assert len(stable) >= 6
+    for i in stable:
+        o = p.tracker.objects[i]
+        assert 0.6 < o.bbox_min[2] and o.bbox_max[2] < 1.4     # on or just above the desk top (z ~ 0.76)
+        assert np.max(o.bbox_max - o.bbox_min) < 0.8
