@@ -12,6 +12,7 @@ from robomem.errors import (
     RobomemError,
 )
 from robomem.frame import Frame
+from robomem.stack import MemoryStack, WhereAnswer, open  # noqa: A001 - robomem.open("house.db") is the entry point
 from robomem.observations import EventKind, ObjectEvent, ObjectObservation
 from robomem.pose import (
     invert_pose,
@@ -25,6 +26,7 @@ from robomem.pose import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "open", "MemoryStack", "WhereAnswer",
     "CameraIntrinsics", "TUM_FR1", "Frame",
     "EventKind", "ObjectEvent", "ObjectObservation",
     "RobomemError", "InvalidInputError", "InvalidPoseError", "InvalidImageError",

@@ -141,6 +141,7 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_observation(tmp_path):
         # Nothing acknowledged is lost and nothing unacknowledged beyond one in-flight batch per kill appears.
         assert len(o) <= total <= len(o) + kills * max_batch
     acked = sum(len(a) for a in all_oids)
+    print(f"{kills} SIGKILLs, {acked} acknowledged observations, all present")
     assert acked > 1000, "the writers acknowledged too little for the test to mean anything"
 
 

@@ -181,3 +181,25 @@ def test_record_validates_before_changing_anything(tmp_path):
         assert len(stack.short_term) == 1 and stack.long_term.stats()["objects"] == 1
         stack.record(T0 + 2 * S, [good.__class__(1, "mug", T0 + 2 * S, np.zeros(3), np.zeros(3), np.zeros(3))])
         assert stack.long_term.current_placement(1).n_observations == 2
+
+
+def test_consolidation_rhythm_and_short_term_answers(tmp_path):
+    path = tmp_path / "rhythm.db"
+    stack = open_stack(path, perception=None, consolidation_interval_ns=5 * S)
+    stack.begin_session("s", T0)
+    p = np.array([1.0, 2.0, 0.5])
+    for k in range(30):  # 3 s at 10 Hz: not yet due
+        stack.record(T0 + k * S // 10, [ObjectObservation(7, "keys", T0 + k * S // 10, p, p - 0.02, p + 0.02)])
+    assert stack.long_term.stats()["observations"] == 0
+    (a,) = stack.where_is("keys")
+    assert a.source == "short-term" and a.last_seen_ns == T0 + 29 * S // 10
+    for k in range(30, 60):
+        stack.record(T0 + k * S // 10, [ObjectObservation(7, "keys", T0 + k * S // 10, p, p - 0.02, p + 0.02)])
+    stored = stack.long_term.stats()["observations"]
+    assert 50 <= stored < 60  # flushed once at 5 s of data time
+    (a,) = stack.where_is("keys")
+    assert a.source == "short-term" and a.placement is not None and a.placement.n_observations == stored
+    stack.close()  # close consolidates the rest
+    with open_stack(path, readonly=True) as r:
+        (a,) = r.where_is("keys")
+        assert a.source == "long-term" and a.placement.n_observations == 60 and np.allclose(a.position, p)

@@ -254,6 +254,34 @@ def test_corrupt_store_gives_clear_error_and_is_not_overwritten(tmp_path):
     assert sha(p) == h
 
 
+def test_damage_deep_in_the_file_is_caught_by_verify(tmp_path):
+    p = tmp_path / "deep.db"
+    with LongTermMemory(p) as s:
+        s.ingest_arrays(np.arange(20000), np.full(20000, T0), np.random.default_rng(0).uniform(0, 9, (20000, 3)), "x")
+    data = bytearray(p.read_bytes())
+    page = 4096
+    mid = (len(data) // page // 2) * page
+    data[mid:mid + 3 * page] = b"\x5a" * (3 * page)
+    p.write_bytes(bytes(data))
+    h = sha(p)
+    with pytest.raises(CorruptStoreError, match="quick_check|malformed"):
+        LongTermMemory(p, verify=True)
+    assert sha(p) == h
+    # without verify: integrity_check reports it and a read of the damaged part raises a store error
+    with LongTermMemory(p, readonly=True) as s:
+        assert s.check_integrity() != "ok"
+        reads = [lambda: s.placements_at(T0), lambda: s.objects_in_box(None, None, T0, T0), lambda: s.objects(),
+                 lambda: [s.history(i) for i in range(0, 20000, 7)]]
+        errors = 0
+        for read in reads:
+            try:
+                read()
+            except CorruptStoreError:
+                errors += 1  # never a raw sqlite3 error
+        assert errors >= 1
+    assert sha(p) == h
+
+
 def test_newer_schema_is_refused(tmp_path):
     p = tmp_path / "v.db"
     LongTermMemory(p).close()
@@ -301,6 +329,20 @@ def test_readonly_store_refuses_writes(tmp_path):
             assert r.current_placement(1).n_observations == 1
             w.ingest([obs(1, T0 + S, [0, 0, 0])])
             assert r.current_placement(1).n_observations == 2  # sees the writer's new commit
+
+
+def test_second_writer_is_refused_while_readers_are_welcome(tmp_path):
+    p = tmp_path / "w.db"
+    w = LongTermMemory(p)
+    w.ingest([obs(1, T0, [0, 0, 0])])
+    with pytest.raises(StoreError, match="already open for writing"):
+        LongTermMemory(p)
+    with LongTermMemory(p, readonly=True) as r:
+        assert r.current_placement(1) is not None
+    w.ingest([obs(1, T0 + S, [0, 0, 0])])
+    w.close()
+    with LongTermMemory(p) as w2:  # after the first writer closed
+        assert w2.current_placement(1).n_observations == 2
 
 
 def test_disk_full_fails_write_and_keeps_earlier_data(tmp_path):

@@ -67,12 +67,14 @@ class LongTermMemory(KeyframeStore, RobotQueries):
     ahead; ``keyframe_budget_bytes``: total size of stored keyframe images; ``max_bytes``: hard size
     cap of the file (SQLite ``max_page_count``), writes beyond it fail with :class:`StoreFullError`;
     ``synchronous``: "FULL" (default, survives power loss) or "NORMAL" (survives process kill);
-    ``cache_mb``: SQLite page cache per connection (default 64 MiB)."""
+    ``cache_mb``: SQLite page cache per connection (default 64 MiB); ``verify``: run SQLite's
+    ``quick_check`` on open and refuse a damaged file (O(file size), off by default)."""
 
     def __init__(self, path: str | os.PathLike, readonly: bool = False, *, move_tolerance_m: float = 0.25,
                  reorder_tolerance_ns: int = 10 * 10**9, max_forward_jump_ns: int = 366 * _DAY_NS,
                  keyframe_budget_bytes: int = 20 * 2**20, max_bytes: Optional[int] = None,
-                 synchronous: str = "FULL", busy_timeout_s: float = 10.0, cache_mb: int = 64) -> None:
+                 synchronous: str = "FULL", busy_timeout_s: float = 10.0, cache_mb: int = 64,
+                 verify: bool = False) -> None:
         from robomem.errors import InvalidInputError
         if not (isinstance(move_tolerance_m, (int, float)) and math.isfinite(move_tolerance_m) and move_tolerance_m > 0):
             raise InvalidInputError(f"move_tolerance_m must be a positive number, got {move_tolerance_m!r}")
@@ -89,7 +91,10 @@ class LongTermMemory(KeyframeStore, RobotQueries):
         #: retention half-life used when a new keyframe pushes the store over its budget
         self.keyframe_half_life_ns = _cons.ForgettingPolicy().keyframe_half_life_ns
         self._conn = connect(self.path, self.readonly, synchronous=synchronous, busy_timeout_s=busy_timeout_s,
-                             max_bytes=max_bytes, cache_mb=cache_mb)
+                             max_bytes=max_bytes, cache_mb=cache_mb, verify=verify)
+        self._writer_lock = None
+        if not self.readonly:
+            self._writer_lock = _acquire_writer_lock(self.path, self._conn)
         self._origin: Optional[int] = None
         self.session_id: Optional[int] = None
         self._writer_state_loaded = False
@@ -108,6 +113,9 @@ class LongTermMemory(KeyframeStore, RobotQueries):
         finally:
             self._conn.close()
             self._conn = None
+            if self._writer_lock is not None:
+                self._writer_lock.close()  # releases the flock
+                self._writer_lock = None
 
     def __enter__(self) -> "LongTermMemory":
         return self
@@ -132,7 +140,10 @@ class LongTermMemory(KeyframeStore, RobotQueries):
 
     def check_integrity(self) -> str:
         """Run ``PRAGMA integrity_check``; returns "ok" or SQLite's report."""
-        rows = self.connection.execute("PRAGMA integrity_check").fetchall()
+        try:
+            rows = self.connection.execute("PRAGMA integrity_check").fetchall()
+        except sqlite3.DatabaseError as exc:
+            return f"integrity_check could not run: {exc}"
         return "\n".join(r[0] for r in rows)
 
     # ------------------------------------------------------------------ internals
@@ -181,6 +192,12 @@ class LongTermMemory(KeyframeStore, RobotQueries):
     def _load_writer_state(self) -> None:
         if self._writer_state_loaded:
             return
+        try:
+            self._load_writer_state_unchecked()
+        except sqlite3.Error as exc:
+            raise _map_error(self.path, exc) from None
+
+    def _load_writer_state_unchecked(self) -> None:
         c = self.connection
         self._load_origin()
         self._labels: dict[int, str] = {}
@@ -642,6 +659,27 @@ def _encode_graph(graph) -> tuple[bytes, str]:
     except (TypeError, ValueError) as exc:
         raise InvalidObservationError(f"scene graph is not JSON-serialisable: {exc}") from None
     return zlib.compress(raw, 6), hashlib.sha256(raw).hexdigest()
+
+
+def _acquire_writer_lock(path: str, conn: sqlite3.Connection):
+    """One writer per store: an exclusive flock on ``<path>-writer.lock`` held while the store is
+    open (the kernel drops it if the process dies). A second writer would fold against a stale
+    cache of open placements, so it is refused instead."""
+    import fcntl
+
+    try:
+        fh = open(path + "-writer.lock", "a+b")
+    except OSError as exc:
+        conn.close()
+        raise StoreError(f"{path}: cannot create the writer lock file ({exc})") from None
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        conn.close()
+        raise StoreError(f"{path} is already open for writing by another LongTermMemory/MemoryStack "
+                         "(one writer per store; open it with readonly=True to query)") from None
+    return fh
 
 
 def _map_error(path: str, exc: sqlite3.Error) -> Exception:

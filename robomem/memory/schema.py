@@ -21,7 +21,6 @@ from robomem.memory.errors import (
 APPLICATION_ID = 0x524D454D  # "RMEM"
 APPLICATION_MARKER = "robomem-memory-store"
 SCHEMA_VERSION = 2
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 #: Upper time bound written into the R*Tree for a placement that is still open (believed current).
 OPEN_T = 1.0e30
@@ -157,13 +156,10 @@ def _classify(path: Path) -> str:
         return "new"
     if path.is_dir():
         raise NotARobomemStoreError(f"{path} is a directory, not a robomem store")
-    size = path.stat().st_size
-    if size == 0:
+    if path.stat().st_size == 0:
         return "new"
-    with open(path, "rb") as fh:
-        head = fh.read(len(SQLITE_HEADER))
-    if head != SQLITE_HEADER:
-        raise NotARobomemStoreError(f"{path} is not a robomem store (not an SQLite database); left untouched")
+    # The header is checked through SQLite itself (see _check_identity), never with a plain open():
+    # closing any descriptor of the file would drop the POSIX locks SQLite holds on it in this process.
     return "sqlite"
 
 
@@ -173,6 +169,9 @@ def _check_identity(conn: sqlite3.Connection, path: Path) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):
+            raise NotARobomemStoreError(f"{path} is not a robomem store (not an SQLite database, or its header "
+                                        f"is destroyed); left untouched") from None
         raise CorruptStoreError(f"{path}: SQLite cannot read the file ({exc}); left untouched") from None
     if app_id != APPLICATION_ID:
         if not tables and version == 0 and app_id == 0:
@@ -194,7 +193,7 @@ def _check_identity(conn: sqlite3.Connection, path: Path) -> None:
 
 def connect(path: str | os.PathLike, readonly: bool = False, *, synchronous: str = "FULL",
             busy_timeout_s: float = 10.0, max_bytes: int | None = None,
-            migrate_to: int = SCHEMA_VERSION, cache_mb: int = 64) -> sqlite3.Connection:
+            migrate_to: int = SCHEMA_VERSION, cache_mb: int = 64, verify: bool = False) -> sqlite3.Connection:
     """Open (creating if absent and writable) a robomem store and return a configured connection.
 
     Writers get WAL journaling, ``synchronous`` (FULL: a returned commit survives process kill and
@@ -214,6 +213,11 @@ def connect(path: str | os.PathLike, readonly: bool = False, *, synchronous: str
         raise StoreError(f"{p}: cannot open ({exc})") from None
     try:
         _check_identity(conn, p)
+        if verify and kind == "sqlite":
+            # O(file size): catches damage deep in the file before anything is written to it.
+            report = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
+            if report != ["ok"]:
+                raise CorruptStoreError(f"{p}: quick_check failed ({'; '.join(report[:3])}); left untouched")
         conn.execute("PRAGMA busy_timeout = %d" % int(busy_timeout_s * 1000))
         # A larger page cache than SQLite's 2 MiB default keeps R*Tree nodes and hot rows in memory.
         conn.execute("PRAGMA cache_size = %d" % (-1024 * max(2, int(cache_mb))))
