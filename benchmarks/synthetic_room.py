@@ -1,11 +1,13 @@
 """The synthetic-room mapping workload of notes/performance.md, generated analytically with numpy.
 
 A closed 8 x 6 x 3 m room (x in [0, 8], y in [0, 6], z in [0, 3]) with 6 box obstacles, seen by a
-640 x 480 depth camera (fx = fy = 525, principal point at the image centre) from 50 poses on an
-ellipse around the room centre at 1.4 m height, each looking toward the far side of the room with a
-slight downward pitch. Depth is the exact ray/box intersection plus Kinect-like Gaussian noise
-sigma(z) = 0.0012 + 0.0019 (z - 0.4)^2 m (Nguyen et al., 3DIMPVT 2012). Every pixel sees a surface,
-so each frame has 307,200 valid readings (15.36 M points in all). Deterministic for a given seed.
+640 x 480 depth camera (fx = fy = 525, principal point at the image centre) from 50 poses evenly
+spaced on an ellipse (semi-axes 2.2 m x 1.4 m) around the room centre at 1.4 m height, each looking
+at the room centre at 0.9 m height (so across the room: depths 0.4-7.3 m, a large share of the far
+wall beyond a 5 m max range). Depth is the exact ray/box intersection plus Kinect-like Gaussian
+noise sigma(z) = 0.0012 + 0.0019 (z - 0.4)^2 m (Nguyen et al., 3DIMPVT 2012). Every pixel sees a
+surface, so each frame has 307,200 valid readings (15.36 M points in all). Deterministic for a given
+seed.
 
 Run as a script to write the frames to an .npz cache: ``python benchmarks/synthetic_room.py out.npz``."""
 from __future__ import annotations

@@ -55,20 +55,18 @@ def _end_for(px, py, pz, ox, oy, oz, max_range, max_range32, inv_res, ends, keys
 
 
 @njit(cache=True)
-def compute_ends(points, origin, res, max_range, discretize, table_bits):
+def compute_ends(points, origin, res, max_range, discretize, table_bits, ends, keys, flags):
     """Ray end points, end keys and flags of one scan.
 
     ``points`` (N, 3) float32/float64 world points (rounded to float32 as OctoMap does; rows with
     NaN/inf are skipped), ``origin`` (3,) float32. With ``discretize`` each
     occupied-candidate voxel is kept once and its ray goes to the voxel centre (OctoMap's
-    ``computeDiscreteUpdate``). Returns (ends, keys, flags, count)."""
+    ``computeDiscreteUpdate``). Fills the first ``count`` rows of the (N,)-sized buffers ``ends``
+    (float32), ``keys`` (int32) and ``flags`` (uint8); returns (ends, keys, flags, count)."""
     n = points.shape[0]
     inv_res = 1.0 / res
     ox, oy, oz = origin[0], origin[1], origin[2]
     max_range32 = np.float32(max_range)
-    ends = np.empty((n, 3), dtype=np.float32)
-    keys = np.empty((n, 3), dtype=np.int64)
-    flags = np.zeros(n, dtype=np.uint8)
     m = 0
     if not discretize:
         for i in range(n):
@@ -103,7 +101,7 @@ def compute_ends(points, origin, res, max_range, discretize, table_bits):
             continue
         if used * 2 >= size:
             # Table too small for this scan: grow and re-insert (rare; the caller sizes it).
-            return compute_ends(points, origin, res, max_range, discretize, table_bits + 2)
+            return compute_ends(points, origin, res, max_range, discretize, table_bits + 2, ends, keys, flags)
         seen[h] = packed
         used += 1
         cx = np.float32(key_to_coord(kx, res))
@@ -111,21 +109,6 @@ def compute_ends(points, origin, res, max_range, discretize, table_bits):
         cz = np.float32(key_to_coord(kz, res))
         m += _end_for(cx, cy, cz, ox, oy, oz, max_range, max_range32, inv_res, ends, keys, flags, m)
     return ends, keys, flags, m
-
-
-@njit(cache=True)
-def key_bounds(keys, flags, count, okey):
-    """Inclusive min/max key per axis over the ray end keys and the origin key."""
-    lo = okey.copy()
-    hi = okey.copy()
-    for i in range(count):
-        for a in range(3):
-            k = keys[i, a]
-            if k < lo[a]:
-                lo[a] = k
-            if k > hi[a]:
-                hi[a] = k
-    return lo, hi
 
 
 @njit(cache=True, inline="always")
@@ -317,6 +300,16 @@ def _touch_flat(marks, flat, value, nx, ny, bdims, block_flags, touched, nt):
     return nt
 
 
+@njit(cache=True, inline="always")
+def _axis_start(d, border_pos, border_neg, res, stride):
+    """(tMax, tDelta, flat-index step) of one axis for float32 direction component ``d``."""
+    if d > 0:
+        return border_pos / np.float64(d), res / abs(np.float64(d)), stride
+    if d < 0:
+        return border_neg / np.float64(d), res / abs(np.float64(d)), -stride
+    return _BIG, _BIG, 0
+
+
 @njit(cache=True)
 def mark_scan(ends, keys, flags, count, origin, res, box_lo, dims, marks, block_flags, touched, nt, dedup):
     """Mark occupied end voxels (2) and free ray cells (1) of one scan in a box that holds every
@@ -340,13 +333,14 @@ def mark_scan(ends, keys, flags, count, origin, res, box_lo, dims, marks, block_
         return nt
     oflat = (okz - z0) * sz + (oky - y0) * nx + (okx - x0)
     half = np.float32(res * 0.5)
-    tm = np.empty(3, dtype=np.float64)
-    td = np.empty(3, dtype=np.float64)
-    fs = np.empty(3, dtype=np.int64)
-    stride = np.array([1, nx, sz], dtype=np.int64)
-    okey = np.array([okx, oky, okz], dtype=np.int64)
-    o = np.array([ox, oy, oz], dtype=np.float32)
-    dvec = np.empty(3, dtype=np.float32)
+    # OctoMap: voxelBorder = keyToCoord(key) + (float)(step * res / 2); tMax = (voxelBorder - o) / dir.
+    # The origin cell is the same for every ray, so both borders per axis are per-scan constants.
+    bpx = key_to_coord(okx, res) + np.float64(half) - np.float64(ox)
+    bnx = key_to_coord(okx, res) + np.float64(-half) - np.float64(ox)
+    bpy = key_to_coord(oky, res) + np.float64(half) - np.float64(oy)
+    bny = key_to_coord(oky, res) + np.float64(-half) - np.float64(oy)
+    bpz = key_to_coord(okz, res) + np.float64(half) - np.float64(oz)
+    bnz = key_to_coord(okz, res) + np.float64(-half) - np.float64(oz)
     for i in range(count):
         f = flags[i]
         if not (f & FLAG_RAY):
@@ -362,32 +356,16 @@ def mark_scan(ends, keys, flags, count, origin, res, box_lo, dims, marks, block_
         dy = ends[i, 1] - oy
         dz = ends[i, 2] - oz
         length = np.float32(_norm(dx, dy, dz))
-        dvec[0] = dx / length
-        dvec[1] = dy / length
-        dvec[2] = dz / length
-        for a in range(3):
-            d = dvec[a]
-            if d != 0:
-                st = 1 if d > 0 else -1
-                tm[a] = (key_to_coord(okey[a], res) + np.float64(np.float32(st) * half) - np.float64(o[a])) \
-                    / np.float64(d)
-                td[a] = res / abs(np.float64(d))
-                fs[a] = st * stride[a]
-            else:
-                tm[a] = _BIG
-                td[a] = _BIG
-                fs[a] = 0
+        t0, d0, f0 = _axis_start(dx / length, bpx, bnx, res, 1)
+        t1, d1, f1 = _axis_start(dy / length, bpy, bny, res, nx)
+        t2, d2, f2 = _axis_start(dz / length, bpz, bnz, res, sz)
         flen = np.float64(length)
         if marks[oflat] == 0:
             nt = _touch_flat(marks, oflat, 1, nx, ny, bdims, block_flags, touched, nt)
         flat = oflat
-        t0, t1, t2 = tm[0], tm[1], tm[2]
-        d0, d1, d2 = td[0], td[1], td[2]
-        f0, f1, f2 = fs[0], fs[1], fs[2]
         while True:
             # OctoMap's choice: x if tMax[0] < tMax[1] and < tMax[2]; y if tMax[1] <= tMax[0] and
-            # < tMax[2]; z otherwise. Written with selects: the axis sequence is data dependent and
-            # branches on it mispredict.
+            # < tMax[2]; z otherwise.
             if t0 < t1:
                 if t0 < t2:
                     t0 += d0
@@ -437,7 +415,7 @@ def point_key_bounds(points, res):
 
 
 @njit(cache=True)
-def compute_ends_discrete_box(points, origin, res, max_range, lo, dims, seen):
+def compute_ends_discrete_box(points, origin, res, max_range, lo, dims, seen, ends, keys, flags):
     """``compute_ends`` in discretized mode with the unique end voxels found through the byte grid
     ``seen`` over the key box [lo, lo + dims) that holds every point's key (``point_key_bounds``);
     ``seen`` persists across the chunks of one scan."""
@@ -446,9 +424,6 @@ def compute_ends_discrete_box(points, origin, res, max_range, lo, dims, seen):
     ox, oy, oz = origin[0], origin[1], origin[2]
     max_range32 = np.float32(max_range)
     nx, ny = dims[0], dims[1]
-    ends = np.empty((n, 3), dtype=np.float32)
-    keys = np.empty((n, 3), dtype=np.int64)
-    flags = np.zeros(n, dtype=np.uint8)
     m = 0
     for i in range(n):
         px, py, pz = np.float32(points[i, 0]), np.float32(points[i, 1]), np.float32(points[i, 2])
@@ -465,7 +440,7 @@ def compute_ends_discrete_box(points, origin, res, max_range, lo, dims, seen):
         cy = np.float32(key_to_coord(ky, res))
         cz = np.float32(key_to_coord(kz, res))
         m += _end_for(cx, cy, cz, ox, oy, oz, max_range, max_range32, inv_res, ends, keys, flags, m)
-    return ends[:m], keys[:m], flags[:m], m
+    return ends, keys, flags, m
 
 
 @njit(cache=True)
@@ -490,3 +465,23 @@ def depth_to_world(depth, stride, fx, fy, cx, cy, R, t):
             out[m, 2] = R[2, 0] * x + R[2, 1] * y + R[2, 2] * z + t[2]
             m += 1
     return out[:m]
+
+
+@njit(cache=True)
+def clear_marks(marks, dims, touched, nt, block_flags):
+    """Zero the marks and block flags of the touched blocks, so the scratch box can be reused."""
+    nx, ny = dims[0], dims[1]
+    bnx, bny = dims[0] >> BLOCK_SHIFT, dims[1] >> BLOCK_SHIFT
+    sy, sz = nx, nx * ny
+    for t in range(nt):
+        b = touched[t]
+        block_flags[b] = 0
+        lbx = b % bnx
+        lby = (b // bnx) % bny
+        lbz = b // (bnx * bny)
+        base = (lbz * BLOCK) * sz + (lby * BLOCK) * sy + lbx * BLOCK
+        for z in range(BLOCK):
+            for y in range(BLOCK):
+                row = base + z * sz + y * sy
+                for x in range(BLOCK):
+                    marks[row + x] = 0

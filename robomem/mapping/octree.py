@@ -17,7 +17,7 @@ from robomem.mapping import integrate, queries
 from robomem.mapping.grid2d import GRID_FREE, GRID_OCCUPIED, GRID_UNKNOWN, OccupancyGrid2D
 from robomem.mapping.keys import BLOCK, BLOCK_SHIFT, KEY_LIMIT, TREE_DEPTH, keys_to_points, points_to_keys
 from robomem.mapping.logodds import UpdateRules, logodds, probability
-from robomem.mapping.store import BlockStore
+from robomem.mapping.store import BlockStore, anonymous_array
 from robomem.pose import validate_pose
 
 UNKNOWN = -1
@@ -208,34 +208,40 @@ class OccupancyOctree:
         hi = np.clip(hi + 2, 0, KEY_LIMIT - 1)
         lo = (lo >> BLOCK_SHIFT) << BLOCK_SHIFT
         hi = ((hi >> BLOCK_SHIFT) << BLOCK_SHIFT) + BLOCK - 1
+        if not getattr(self, "_scratch_clean", False):
+            self._scratch_bufs = {}  # first scan, or the previous one was interrupted
+        self._scratch_clean = False
         seen = None
         if discretize and n_ok:
             pdims = phi - plo + 1
             if int(np.prod(pdims)) <= MAX_BOX_CELLS:
-                seen = np.zeros(int(np.prod(pdims)), dtype=np.uint8)
+                seen = self._scratch("seen", int(np.prod(pdims)))
         tiles = list(self._tiles(lo, hi))
         rays = 0
         r = self.rules
         for tlo, thi in tiles:
             dims = (thi - tlo + 1).astype(np.int64)
             ncell = int(np.prod(dims))
-            marks = np.zeros(ncell, dtype=np.uint8)
             nblk = ncell // (BLOCK ** 3)
-            block_flags = np.zeros(nblk, dtype=np.uint8)
+            marks = self._scratch("marks", ncell)
+            block_flags = self._scratch("block_flags", nblk)
             touched = np.empty(nblk, dtype=np.int64)
             nt = 0
             if seen is not None:
                 seen[:] = 0
             # Chunks keep the per-scan buffers small; marks do not depend on ray order.
+            ends_buf = self._scratch("ends", CHUNK * 12).view(np.float32).reshape(CHUNK, 3)
+            keys_buf = self._scratch("keys", CHUNK * 12).view(np.int32).reshape(CHUNK, 3)
+            flags_buf = self._scratch("flags", CHUNK)
             for c0 in range(0, len(pts32), CHUNK):
                 chunk = pts32[c0:c0 + CHUNK]
                 if seen is not None:
-                    ends, keys, flags, count = integrate.compute_ends_discrete_box(chunk, o32, res, mr, plo, pdims,
-                                                                                   seen)
+                    ends, keys, flags, count = integrate.compute_ends_discrete_box(
+                        chunk, o32, res, mr, plo, pdims, seen, ends_buf, keys_buf, flags_buf)
                 else:
                     bits = max(12, int(np.ceil(np.log2(max(len(chunk) // 4, 1)))) + 1) if discretize else 1
                     ends, keys, flags, count = integrate.compute_ends(chunk, o32, res, mr, bool(discretize),
-                                                                      min(bits, 24))
+                                                                      min(bits, 24), ends_buf, keys_buf, flags_buf)
                 if count == 0:
                     continue
                 rays += count
@@ -245,14 +251,26 @@ class OccupancyOctree:
                 else:
                     nt = integrate.mark_scan_clipped(ends, keys, flags, count, o32, res, tlo, thi, dims, marks,
                                                      block_flags, touched, nt, bool(discretize))
-            if nt == 0:
-                continue
-            st = self._store
-            st.reserve(nt)
-            integrate.apply_marks(marks, dims, tlo, touched, nt, st.logodds, st.changed, st.block_changed, st.block_keys,
-                                  st.n_blocks_arr, st.table_keys, st.table_slots, st.bits,
-                                  r.hit, r.miss, r.min, r.max, r.threshold, np.int32(index))
+            if nt:
+                st = self._store
+                st.reserve(nt)
+                integrate.apply_marks(marks, dims, tlo, touched, nt, st.logodds, st.changed, st.block_changed,
+                                      st.block_keys, st.n_blocks_arr, st.table_keys, st.table_slots, st.bits,
+                                      r.hit, r.miss, r.min, r.max, r.threshold, np.int32(index))
+                integrate.clear_marks(marks, dims, touched, nt, block_flags)
+        self._scratch_clean = True
         return int(rays // len(tiles))
+
+    def _scratch(self, name: str, size: int) -> np.ndarray:
+        """A zeroed uint8 work buffer of ``size`` bytes, kept between scans so that every scan does
+        not allocate (and the allocator does not keep) a fresh box. Marks are cleared block by
+        block after each scan (``seen`` is zeroed before use); after an interrupted scan the
+        buffers are discarded."""
+        buf = self._scratch_bufs.get(name)
+        if buf is None or len(buf) < size:
+            buf = anonymous_array(size, np.uint8)
+            self._scratch_bufs[name] = buf
+        return buf[:size]
 
     @staticmethod
     def _tiles(lo: np.ndarray, hi: np.ndarray):
@@ -502,6 +520,7 @@ class OccupancyOctree:
         m = OccupancyOctree.__new__(OccupancyOctree)
         m.__dict__.update(self.__dict__)
         m._store = self._store.copy()
+        m._scratch_bufs, m._scratch_clean = {}, False
         return m
 
     # ------------------------------------------------------------------ persistence

@@ -4,6 +4,8 @@ update that last changed its state (for change detection), kept compactly as a u
 plus the exact int32 index of the newest change per block. The store grows without bound."""
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
 from numba import njit
 
@@ -99,20 +101,33 @@ def _rehash(block_keys, n, bits):
     return tk, ts
 
 
+def anonymous_array(shape, dtype) -> np.ndarray:
+    """A zero-filled array backed by its own private anonymous memory map.
+
+    Pages become resident only when written, are never merged into transparent huge pages by
+    numpy's allocator (which would make a whole 2 MiB resident for one touched block), and go back
+    to the system as soon as the array is dropped (no heap fragmentation)."""
+    shape = tuple(int(v) for v in np.atleast_1d(shape))
+    dtype = np.dtype(dtype)
+    count = int(np.prod(shape))
+    buf = mmap.mmap(-1, max(count * dtype.itemsize, 1), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    return np.frombuffer(buf, dtype=dtype, count=count).reshape(shape)
+
+
 class BlockStore:
     """Pool of voxel blocks plus the hash table that finds them.
 
-    The pool grows with ``ndarray.resize`` (``realloc``, which the C library serves with ``mremap``
-    for large arrays), and rows are initialised only when a block is created, so growth neither
-    doubles peak memory with a copy nor makes spare capacity resident."""
+    The pool doubles when full, copying only the used rows into an uninitialised array; rows are
+    initialised when a block is created, so spare capacity is reserved but never becomes resident
+    memory."""
 
     def __init__(self, capacity: int = 64) -> None:
         capacity = max(int(capacity), 1)
         self.n_blocks_arr = np.zeros(1, dtype=np.int64)
-        self.logodds = np.empty((capacity, BLOCK_VOXELS), dtype=np.float32)
-        self.changed = np.empty((capacity, BLOCK_VOXELS), dtype=np.uint16)
-        self.block_changed = np.empty(capacity, dtype=np.int32)
-        self.block_keys = np.empty(capacity, dtype=np.int64)
+        self.logodds = anonymous_array((capacity, BLOCK_VOXELS), np.float32)
+        self.changed = anonymous_array((capacity, BLOCK_VOXELS), np.uint16)
+        self.block_changed = anonymous_array(capacity, np.int32)
+        self.block_keys = anonymous_array(capacity, np.int64)
         self.bits = 7
         self.table_keys = np.full(1 << self.bits, -1, dtype=np.int64)
         self.table_slots = np.zeros(1 << self.bits, dtype=np.int32)
@@ -126,12 +141,13 @@ class BlockStore:
         return self.logodds.shape[0]
 
     def _resize(self, cap: int) -> None:
+        # Copy only the used rows: spare rows are never written, so they never become resident.
+        n = self.n_blocks
         for name in ("logodds", "changed", "block_changed", "block_keys"):
             a = getattr(self, name)
-            if not a.flags.owndata:
-                a = a.copy()
-            a.resize((cap,) + a.shape[1:], refcheck=False)
-            setattr(self, name, a)
+            b = anonymous_array((cap,) + a.shape[1:], a.dtype)
+            b[:n] = a[:n]
+            setattr(self, name, b)
 
     def reserve(self, extra: int) -> None:
         """Make room for ``extra`` more blocks (pool and hash table at most half full)."""
