@@ -1,5 +1,9 @@
-"""robomem demo (grows with the project): map the bundled TUM RGB-D frames into an occupancy octree,
-print voxel counts and timing, and write a top-down picture and an OctoMap .bt file to out/."""
+"""robomem demo (grows with the project).
+
+1. Map the bundled TUM RGB-D frames into an occupancy octree, print voxel counts and timing, and write
+   a top-down picture and an OctoMap .bt file to out/.
+2. Run a generated house over two sessions through perception and memory (examples/house_memory.py)
+   and answer "where is X?" for the objects that moved, checked against ground truth."""
 from __future__ import annotations
 
 import os
@@ -74,3 +78,9 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    print()
+    import house_memory  # examples/ is on sys.path when this file runs as a script
+
+    for old in OUT.glob("house.db*"):  # a fresh store each run: the demo replays the same simulated days
+        old.unlink()
+    house_memory.run(store=OUT / "house.db")
