@@ -297,3 +297,20 @@ def test_spark_dsg_export_of_native_graph(tmp_path):
     assert len(back.edges("connected")) == len(g.edges("connected"))
     with pytest.raises(SceneGraphError):
         from_spark_dsg({"nodes": [{"id": 1}], "edges": []})
+
+
+def test_rooms_joined_by_wide_opening_merge_only_when_contents_agree():
+    from robomem.scenegraph.rooms import merge_same_type_rooms
+    walls = outer_walls(8, 4) + [(3.95, 0, 4.05, 4)]
+    seg = segment_rooms(grid_from_walls((8, 4), walls, [(3.9, 1.0, 4.1, 3.0)]))
+    assert len(seg.areas) == 2
+    both_living = merge_same_type_rooms(seg, np.array([[2, 2], [6, 2]]), ["sofa", "tv_stand"])
+    assert len(both_living.areas) == 1 and abs(both_living.areas[1] - sum(seg.areas.values())) < 1e-6
+    one_empty = merge_same_type_rooms(seg, np.array([[2, 2]]), ["sofa"])
+    assert len(one_empty.areas) == 1
+    assert len(merge_same_type_rooms(seg, np.zeros((0, 2)), []).areas) == 2   # no evidence: keep
+    kitchen_living = merge_same_type_rooms(seg, np.array([[2, 2], [6, 2]]), ["sofa", "fridge"])
+    assert len(kitchen_living.areas) == 2
+    # A door (0.9 m) never merges, whatever the contents.
+    seg = segment_rooms(three_room_plan())
+    assert len(merge_same_type_rooms(seg, np.array([[2, 2], [6, 2]]), ["sofa", "sofa"]).areas) == 3

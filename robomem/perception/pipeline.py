@@ -14,7 +14,7 @@ from robomem.perception.tracker import DISAPPEARED, ObjectTracker, StaleFrameErr
 from robomem.scenegraph.graph import SceneGraph, node_id
 from robomem.scenegraph.places import add_places, extract_places, link_objects_to_places
 from robomem.scenegraph.relations import update_object_relations
-from robomem.scenegraph.rooms import add_rooms, segment_rooms, update_room_types
+from robomem.scenegraph.rooms import add_rooms, merge_same_type_rooms, segment_rooms, update_room_types
 
 
 @dataclass
@@ -120,6 +120,10 @@ class PerceptionPipeline:
             grid = self.octree.project_2d(self.floor_z + self.room_band[0], self.floor_z + self.room_band[1])
         g = self.scene_graph
         seg = segment_rooms(grid, **self.room_settings)
+        objs = [a for a in g.objects() if a.get("state") != "disappeared"]
+        if objs:
+            seg = merge_same_type_rooms(seg, np.array([a["position"][:2] for a in objs]),
+                                        [a["label"] for a in objs])
         add_rooms(g, seg, floor_z=self.floor_z)
         update_object_relations(g, points=self._points())
         update_room_types(g)

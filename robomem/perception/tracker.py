@@ -113,7 +113,7 @@ class ObjectTracker:
         structural: frozenset = STRUCTURAL_CATEGORIES,
         merge_overlap: float = 0.5,
         large_object: float = 0.5,
-        evidence_window: int = 3,
+        evidence_window: int = 1,
     ) -> None:
         self.evidence_window = int(evidence_window)
         self.large_object = large_object

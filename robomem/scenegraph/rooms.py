@@ -114,11 +114,16 @@ def segment_rooms(grid, *, door_width: float = 1.0, min_room_area: float = 1.5,
         yy, xx = np.mgrid[-k:k + 1, -k:k + 1]
         occupied = ndimage.binary_dilation(data == 100, structure=(xx * xx + yy * yy) <= k * k)
         seed_free = free & ~occupied
+    closed = np.zeros_like(free)
     if max_opening > 0:
-        seed_free = seed_free & ~virtual_walls(data == 100, res, max_opening)
+        closed = virtual_walls(data == 100, res, max_opening)
+        seed_free = seed_free & ~closed
     dt = ndimage.distance_transform_edt(seed_free) * res
     cores = _split_seeds(dt, res, door_width / 2.0, level_step, min_core_area)
-    labels = _grow(cores.astype(np.int32), free)
+    # Grow inside the closed walls first, so a room fills up to its wall line before spilling
+    # through a door or a gap in the map; then fill the doorways (split in their middle).
+    labels = _grow(cores.astype(np.int32), free & ~closed)
+    labels = _grow(labels, free)
     if unknown_growth > 0:
         # Floor hidden behind furniture is unknown in the map but belongs to the room around it.
         labels = _grow(labels, data == -1, max_steps=int(round(unknown_growth / res)))
@@ -244,6 +249,24 @@ def _boundaries(labels: np.ndarray) -> Counter:
     return cnt
 
 
+def _openings(labels: np.ndarray, res: float) -> dict:
+    """Width (metres) of the opening between each pair of touching labels: the longer side of the
+    box around their boundary cells. Unlike a count of boundary cells it does not grow with a
+    ragged growth front inside a door."""
+    cells: dict = {}
+    for a, b, (dr, dc) in ((labels[:, :-1], labels[:, 1:], (0, 1)), (labels[:-1, :], labels[1:, :], (1, 0))):
+        m = (a != b) & (a > 0) & (b > 0)
+        if not m.any():
+            continue
+        rr, cc = np.nonzero(m)
+        lo, hi = np.minimum(a[m], b[m]), np.maximum(a[m], b[m])
+        for p, q, r, c in zip(lo.tolist(), hi.tolist(), rr.tolist(), cc.tolist()):
+            box = cells.get((p, q))
+            cells[(p, q)] = (r, r, c, c) if box is None else (min(box[0], r), max(box[1], r), min(box[2], c),
+                                                              max(box[3], c))
+    return {k: (max(r1 - r0, c1 - c0) + 1) * res for k, (r0, r1, c0, c1) in cells.items()}
+
+
 def _merge_regions(labels: np.ndarray, res: float, min_area: float, merge_opening: float) -> np.ndarray:
     labels = labels.copy()
     for _ in range(100):
@@ -332,3 +355,48 @@ def update_room_types(graph: SceneGraph, votes: Optional[dict] = None) -> None:
     for rid, a in graph.nodes("room"):
         labels = [graph.node(o)["label"] for o in graph.predecessors(rid, "in_room")]
         a["room_type"], a["room_type_confidence"] = infer_room_type(labels, votes)
+
+
+def merge_same_type_rooms(seg: RoomSegmentation, object_xy: np.ndarray, object_labels: list,
+                          *, min_opening: float = 1.5, votes: Optional[dict] = None) -> RoomSegmentation:
+    """Merge neighbouring rooms joined by an opening wider than a door (``min_opening`` metres of
+    shared boundary) whose contents vote for the same room type, or where exactly one of them has
+    no votes: an L-shaped living room cut at its inner corner is one room, an open-plan kitchen
+    next to a living room stays two, and two empty rooms stay two (no evidence either way). ``object_xy`` (N, 2) / ``object_labels``: the objects to vote."""
+    labels = seg.labels.copy()
+    rm = RoomMap(labels, seg.resolution, seg.origin)
+    xy = np.asarray(object_xy, dtype=np.float64).reshape(-1, 2)
+    for _ in range(50):
+        rooms = rm.room_at(xy) if len(xy) else np.zeros(0, int)
+        types = {}
+        for k in np.unique(labels[labels > 0]):
+            types[int(k)] = infer_room_type([lab for lab, r in zip(object_labels, rooms) if r == k], votes)[0]
+        best = None
+        for (p, q), c in _openings(labels, seg.resolution).items():
+            if c < min_opening:
+                continue
+            tp, tq = types.get(p, "unknown"), types.get(q, "unknown")
+            if (tp == tq) != ("unknown" in (tp, tq)):   # same known type, or exactly one unknown
+                if best is None or c > best[0]:
+                    best = (c, p, q)
+        if best is None:
+            break
+        _, p, q = best
+        labels[labels == q] = p
+        rm = RoomMap(labels, seg.resolution, seg.origin)
+    if np.array_equal(labels, seg.labels):
+        return seg
+    uniq = np.unique(labels[labels > 0])
+    remap = np.zeros(labels.max() + 1, np.int32)
+    remap[uniq] = np.arange(1, len(uniq) + 1)
+    labels = remap[labels]
+    res, (ox, oy) = seg.resolution, seg.origin
+    areas, cents = {}, {}
+    idx = np.arange(1, len(uniq) + 1)
+    if len(idx):
+        counts = ndimage.sum_labels(np.ones_like(labels), labels, idx)
+        rc = np.array(ndimage.center_of_mass(np.ones_like(labels), labels, idx)).reshape(-1, 2)
+        for k, cnt, (r, c) in zip(idx, counts, rc):
+            areas[int(k)] = float(cnt * res * res)
+            cents[int(k)] = (ox + (c + 0.5) * res, oy + (r + 0.5) * res)
+    return RoomSegmentation(labels, res, seg.origin, areas, cents)
