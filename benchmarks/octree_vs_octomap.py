@@ -15,6 +15,10 @@ order, so that load from other processes on a shared machine affects them alike;
 median over frames.
 
     OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 .venv/bin/python benchmarks/octree_vs_octomap.py [--frames N]
+
+Quick check of robomem alone (no OctoMap runs, so no agreement or ratio columns):
+
+    .venv/bin/python benchmarks/octree_vs_octomap.py --workloads room --mappers robomem-exact,robomem-discretized
 """
 from __future__ import annotations
 
@@ -142,14 +146,14 @@ def worker(mapper: str, workload: str, frames: int | None, cache: Path, out: Pat
     }))
 
 
-def timing_worker(workload: str, frames: int | None, cache: Path) -> None:
-    """All four mappers in one process, interleaved frame by frame (rotating order), so that load
-    from other processes on a shared machine hits them alike."""
+def timing_worker(workload: str, frames: int | None, cache: Path, names: list[str]) -> None:
+    """All selected mappers in one process, interleaved frame by frame (rotating order), so that
+    load from other processes on a shared machine hits them alike."""
     data = load_workload(workload, frames, cache)
-    mappers = {m: make_mapper(m, data, WORKLOADS[workload])[0] for m in MAPPERS}
-    times = {m: [] for m in MAPPERS}
+    mappers = {m: make_mapper(m, data, WORKLOADS[workload])[0] for m in names}
+    times = {m: [] for m in names}
     for i, (p, o) in enumerate(data):
-        order = MAPPERS[i % len(MAPPERS):] + MAPPERS[:i % len(MAPPERS)]
+        order = names[i % len(names):] + names[:i % len(names)]
         for m in order:
             t0 = time.perf_counter()
             mappers[m](p, o)
@@ -163,16 +167,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--frames", type=int, default=None, help="use only the first N frames of each workload")
     ap.add_argument("--workloads", default="room,tum")
+    ap.add_argument("--mappers", default=",".join(MAPPERS),
+                    help="comma-separated subset of " + ", ".join(MAPPERS) + " (default: all)")
     ap.add_argument("--worker", nargs=3, metavar=("MAPPER", "WORKLOAD", "OUT"), help=argparse.SUPPRESS)
     ap.add_argument("--timing", metavar="WORKLOAD", help=argparse.SUPPRESS)
     ap.add_argument("--cache", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    names = [m for m in args.mappers.split(",") if m]
+    unknown = sorted(set(names) - set(MAPPERS))
+    if unknown or not names:
+        ap.error(f"unknown mapper(s) {unknown}; choose from {MAPPERS}")
+    names = [m for m in MAPPERS if m in names]
     if args.worker:
         mapper, workload, out = args.worker
         worker(mapper, workload, args.frames, Path(args.cache), Path(out))
         return
     if args.timing:
-        timing_worker(args.timing, args.frames, Path(args.cache))
+        timing_worker(args.timing, args.frames, Path(args.cache), names)
         return
     from octomap_compat import state_agreement
     cache = Path(tempfile.mkdtemp(prefix="octree_bench_"))
@@ -184,6 +195,7 @@ def main() -> None:
         cmd = [sys.executable, __file__, *extra, "--cache", str(cache)]
         if args.frames:
             cmd += ["--frames", str(args.frames)]
+        cmd += ["--mappers", ",".join(names)]
         r = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
         if r.returncode != 0:
             print(f"{' '.join(extra)} failed:\n{r.stderr[-3000:]}", file=sys.stderr)
@@ -191,7 +203,7 @@ def main() -> None:
         return json.loads(r.stdout.strip().splitlines()[-1])
 
     for workload in args.workloads.split(","):
-        for mapper in MAPPERS:
+        for mapper in names:
             out = cache / f"{workload}-{mapper}.npz"
             res = run(["--worker", mapper, workload, str(out)])
             if res is None:
@@ -218,7 +230,7 @@ def main() -> None:
                 agree, n, bad = state_agreement(r["keys"], r["occ"], ref["keys"], ref["occ"])
                 agree_s = f"{agree * 100:.4f}% ({bad} of {n:,} differ)"
             else:
-                agree_s = "reference"
+                agree_s = "reference" if mapper.startswith("octomap") else "(OctoMap not run)"
             speed = f"{r['points_per_s'] / ref_exact['points_per_s']:.1f}x" if ref_exact else "-"
             print(f"| {workload} ({r['frames']} frames) | {mapper} | {r['points_per_s'] / 1e6:.2f} M | "
                   f"{r['ms_per_frame']:.1f} | {r['map_mb']:.1f} | {r['rss_mb']:.0f} | {r['self_mb']:.1f} | {r['known']:,} | {agree_s} | {speed} |")

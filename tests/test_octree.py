@@ -257,6 +257,36 @@ def test_tiled_and_hashed_paths_agree(monkeypatch):
     assert_same_map(snapshot(ref_disc), snapshot(t_disc))
 
 
+def _scans_with_both_markers(monkeypatch, dense: bool, discretize: bool):
+    """Three overlapping scans through the branch-free marking kernel (box swept for marked blocks)
+    or the block-tracking one; small chunks and a point box too large for the ``seen`` grid make
+    repeated end voxels reach the marking kernel in different chunks."""
+    monkeypatch.setattr(octree_module, "DENSE_CELLS_PER_POINT", 1 << 20 if dense else 0)
+    monkeypatch.setattr(octree_module, "MAX_BOX_CELLS", 1 << 16)
+    monkeypatch.setattr(octree_module, "CHUNK", 700)
+    rng = np.random.default_rng(11)
+    m = OccupancyOctree(RES, max_range=1.2)
+    changes = []
+    for k in range(3):
+        pts = rng.uniform(-3, 3, size=(2500, 3))
+        pts = np.concatenate([pts, pts[rng.permutation(len(pts))], wall_points(0.8, 0.4, 0.03)])
+        m.insert_points(pts, (0.05 * k, 0.1, -0.05 * k), discretize=discretize)
+        changes.append(m.changed_since(k))
+    return m, changes
+
+
+@pytest.mark.parametrize("discretize", [False, True])
+def test_branch_free_and_block_tracking_markers_agree(monkeypatch, discretize):
+    a, ca = _scans_with_both_markers(monkeypatch, True, discretize)
+    b, cb = _scans_with_both_markers(monkeypatch, False, discretize)
+    assert a.counts()["occupied"] > 0 and a.counts()["free"] > 0
+    assert_same_map(snapshot(a), snapshot(b))
+    for x, y in zip(ca, cb):
+        assert len(x) > 0
+        np.testing.assert_array_equal(x[np.lexsort(x.T)], y[np.lexsort(y.T)])
+    assert a.memory_bytes == b.memory_bytes
+
+
 # ---------------------------------------------------------------- decay
 def test_decay_fades_occupied_evidence():
     m = OccupancyOctree(RES, decay=Decay(half_life_s=1.0))

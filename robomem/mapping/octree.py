@@ -28,6 +28,11 @@ OCCUPIED = 1
 MAX_BOX_CELLS = 1 << 25
 #: Points per chunk of a scan (bounds the per-scan ray buffers to a few MB).
 CHUNK = 1 << 14
+#: A one-tile scan whose box has at most this many cells per point marks without block tracking and
+#: finds the marked blocks by one sweep of the box afterwards (``integrate.marked_blocks``); the
+#: sweep reads about a byte per cell, far less than what the branch-free ray walk saves per ray cell
+#: unless the box is much larger than the scan.
+DENSE_CELLS_PER_POINT = 64
 
 
 @dataclass(frozen=True)
@@ -227,6 +232,7 @@ class OccupancyOctree:
             block_flags = self._scratch("block_flags", nblk)
             touched = np.empty(nblk, dtype=np.int64)
             nt = 0
+            dense = len(tiles) == 1 and ncell <= DENSE_CELLS_PER_POINT * len(pts32)
             if seen is not None:
                 seen[:] = 0
             # Chunks keep the per-scan buffers small; marks do not depend on ray order.
@@ -245,12 +251,16 @@ class OccupancyOctree:
                 if count == 0:
                     continue
                 rays += count
-                if len(tiles) == 1:
+                if dense:
+                    integrate.mark_scan_dense(ends, keys, flags, count, o32, res, tlo, dims, marks, bool(discretize))
+                elif len(tiles) == 1:
                     nt = integrate.mark_scan(ends, keys, flags, count, o32, res, tlo, dims, marks, block_flags,
                                              touched, nt, bool(discretize))
                 else:
                     nt = integrate.mark_scan_clipped(ends, keys, flags, count, o32, res, tlo, thi, dims, marks,
                                                      block_flags, touched, nt, bool(discretize))
+            if dense:
+                nt = integrate.marked_blocks(marks, dims, touched)
             if nt:
                 st = self._store
                 st.reserve(nt)
