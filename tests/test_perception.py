@@ -315,3 +315,31 @@ def test_geometric_fallback_gives_stable_ids_on_tum(tum_frames):
         o = p.tracker.objects[i]
         assert 0.6 < o.bbox_min[2] and o.bbox_max[2] < 1.4     # on or just above the desk top (z ~ 0.76)
         assert np.max(o.bbox_max - o.bbox_min) < 0.8
+
+
+@pytest.mark.parametrize("misses_to_fold", [1, 3])
+def test_one_clear_look_at_the_empty_old_place_confirms_a_move_seen_first_elsewhere(misses_to_fold):
+    """New place seen first (the mug turns up on the sofa under a provisional id), then the old
+    place on the table is seen empty in one single frame: with ``misses_to_fold=1`` (default) that
+    one miss plus the same-label newcomer is a move with the old id; requiring 3 misses is not."""
+    p = PerceptionPipeline(tracker_settings={"misses_to_fold": misses_to_fold})
+    for f in sweep(scene_objects() + room_boxes(), T0):
+        p.process(f)
+    ids = {a["label"]: a["id"] for a in p.scene_graph.objects()}
+    b2 = _moved_scene()
+    t1 = T0 + 3600 * 10**9
+    at_sofa = p.process(render(b2, camera_pose(4.0, 2.5, 1.2, 1.07, -0.35), t1))
+    assert [(e.kind, e.label) for e in at_sofa.events if e.kind != EventKind.UPDATED] == [(EventKind.APPEARED, "mug")]
+    provisional = next(e.object_id for e in at_sofa.events if e.label == "mug")
+    assert provisional != ids["mug"]
+    at_table = p.process(render(b2, camera_pose(0.8, 2.5, 1.2, -0.61, -0.35), t1 + 10**8))
+    moved = [e for e in at_table.events if e.kind == EventKind.MOVED]
+    if misses_to_fold == 1:
+        assert [e.object_id for e in moved] == [ids["mug"]]
+        np.testing.assert_allclose(moved[0].position, [4.845, 4.045, 0.9], atol=0.05)
+        assert p.tracker.resolve(provisional) == ids["mug"]
+        assert p.scene_graph.num_nodes("object") == 4
+    else:
+        assert moved == [] and p.tracker.objects[ids["mug"]].misses == 1
+    # The book has one miss but no same-label newcomer: not moved, not yet disappeared.
+    assert p.tracker.objects[ids["book"]].state == "present"

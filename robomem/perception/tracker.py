@@ -15,7 +15,9 @@ unmatched segment whose label matches an object that has misses or has disappear
 re-exploring in a new session), the object appears under a provisional id; when the old object
 later disappears, the provisional object (same label, first seen in a later session than the old
 one was last seen) is folded into it and a *moved* event is emitted with the old id; the
-provisional id is recorded in ``tracker.aliases`` (provisional -> kept id).
+provisional id is recorded in ``tracker.aliases`` (provisional -> kept id). The fold happens as
+soon as the old object has ``misses_to_fold`` misses (default 1: the same evidence that turns an
+unmatched segment into a move), so an old place seen only once in the new session suffices.
 """
 from __future__ import annotations
 
@@ -114,7 +116,9 @@ class ObjectTracker:
         merge_overlap: float = 0.5,
         large_object: float = 0.5,
         evidence_window: int = 1,
+        misses_to_fold: int = 1,
     ) -> None:
+        self.misses_to_fold = int(misses_to_fold)
         self.evidence_window = int(evidence_window)
         self.large_object = large_object
         self.merge_overlap = merge_overlap
@@ -318,6 +322,8 @@ class ObjectTracker:
         newcomers = [self.objects[i] for i in matched if i in self.objects and self.objects[i].label != UNLABELLED]
         maps = None
         for o, ok in zip(cand, near & in_fov):
+            if self.objects.get(o.object_id) is not o or o.state != PRESENT:
+                continue  # folded into an older object (moved) earlier in this loop
             if o.label != UNLABELLED and any(
                     n.placed_ns > o.last_seen_ns and n.label != o.label
                     and max(_box_inside_share(o.bbox_min, o.bbox_max, n.bbox_min, n.bbox_max, 0.0),
@@ -339,17 +345,34 @@ class ObjectTracker:
                 if o.misses >= self.misses_to_disappear:
                     o.state = DISAPPEARED
                     events.extend(self._on_disappeared(o, stamp))
+                elif o.misses >= self.misses_to_fold:
+                    # Its old place looks empty and a same-label object has turned up elsewhere since
+                    # it was last seen: the same evidence that makes an unmatched segment a move.
+                    events.extend(self._fold_provisional(o, stamp))
         return events
 
-    def _on_disappeared(self, o: TrackedObject, stamp: int) -> list[ObjectEvent]:
+    def _provisional_for(self, o: TrackedObject) -> Optional[TrackedObject]:
         # A provisional object first seen in a later session than ``o`` was last seen, with the same
         # label, is ``o`` at its new place (the new place was seen before the old place was empty).
         cands = [y for y in self.objects.values()
                  if y is not o and y.label == o.label and y.label != UNLABELLED and y.state == PRESENT
                  and y.first_session > o.last_session and y.first_seen_ns > o.last_seen_ns]
         if not cands:
+            return None
+        return min(cands, key=lambda y: np.linalg.norm(y.centroid - o.centroid))
+
+    def _fold_provisional(self, o: TrackedObject, stamp: int) -> list[ObjectEvent]:
+        y = self._provisional_for(o)
+        return [] if y is None else self._fold(o, y, stamp)
+
+    def _on_disappeared(self, o: TrackedObject, stamp: int) -> list[ObjectEvent]:
+        y = self._provisional_for(o)
+        if y is None:
             return [self._event(EventKind.DISAPPEARED, o, stamp)]
-        y = min(cands, key=lambda y: np.linalg.norm(y.centroid - o.centroid))
+        return self._fold(o, y, stamp)
+
+    def _fold(self, o: TrackedObject, y: TrackedObject, stamp: int) -> list[ObjectEvent]:
+        """``y`` (provisional) is ``o`` moved: ``o`` takes ``y``'s geometry, ``y``'s id becomes an alias."""
         prev = o.centroid.copy()
         for name in ("points", "bbox_min", "bbox_max", "centroid", "color", "last_seen_ns", "last_session",
                      "color_votes", "placed_ns"):

@@ -57,7 +57,7 @@ def check_visibility(
     other_mask: np.ndarray | None = None,
     other_margin: float = 0.008,
     depth_min3: np.ndarray | None = None,
-    min_projected_area: float = 25.0,
+    min_projected_area: float = 9.0,
 ) -> Visibility:
     """Classify how ``frame`` observes an object given by its world surface ``points`` (N, 3).
 
