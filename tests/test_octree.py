@@ -505,3 +505,43 @@ def test_changed_since_across_the_uint16_wrap():
     pts = m.changed_since(mark)
     assert len(pts) == 10 and np.all(np.isclose(pts[:, 0], 0.05))
     assert len(m.changed_since(65_530)) == 21 and len(m.changed_since(65_531)) == 10
+
+
+# ---------------------------------------------------------------- storage growth
+def test_block_pool_grows_in_place_and_keeps_rows():
+    """The pool's memory maps are resized in place (no second copy at peak); a view held elsewhere
+    forces the copying fallback, which must keep the rows too and leave that view valid."""
+    from robomem.mapping.store import BlockStore, _mapping_of
+    st = BlockStore(4)
+    st.n_blocks_arr[0] = 4
+    st.logodds[:4] = np.arange(4, dtype=np.float32)[:, None]
+    st.block_keys[:4] = [7, 8, 9, 10]
+    mm = _mapping_of(st.logodds)
+    st.reserve(100)
+    assert st.capacity >= 104
+    assert _mapping_of(st.logodds) is mm  # same mapping, resized
+    np.testing.assert_array_equal(st.logodds[:4, 5], [0, 1, 2, 3])
+    np.testing.assert_array_equal(st.block_keys[:4], [7, 8, 9, 10])
+    held = st.logodds
+    st.reserve(st.capacity)  # must grow again while `held` pins the old mapping
+    assert _mapping_of(st.logodds) is not _mapping_of(held)
+    np.testing.assert_array_equal(st.logodds[:4, 5], [0, 1, 2, 3])
+    np.testing.assert_array_equal(held[:4, 5], [0, 1, 2, 3])
+    st.compact()
+    assert st.capacity == 4
+    np.testing.assert_array_equal(st.logodds[:, 511], [0, 1, 2, 3])
+
+
+def test_map_unchanged_by_pool_growth_path(monkeypatch):
+    """Same map whether the pool grows in place or by copying."""
+    from robomem.mapping import store as store_module
+    rng = np.random.default_rng(5)
+    scans = [(rng.uniform(-2, 2, size=(3000, 3)), rng.uniform(-0.2, 0.2, size=3)) for _ in range(3)]
+    a = OccupancyOctree(RES)
+    for p, o in scans:
+        a.insert_points(p, o, discretize=True)
+    monkeypatch.setattr(store_module, "_mapping_of", lambda arr: None)  # force the copying path
+    b = OccupancyOctree(RES)
+    for p, o in scans:
+        b.insert_points(p, o, discretize=True)
+    assert_same_map(snapshot(a), snapshot(b))

@@ -550,9 +550,9 @@ def point_key_bounds(points, res):
 
 @njit(cache=True)
 def compute_ends_discrete_box(points, origin, res, max_range, lo, dims, seen, ends, keys, flags):
-    """``compute_ends`` in discretized mode with the unique end voxels found through the byte grid
-    ``seen`` over the key box [lo, lo + dims) that holds every point's key (``point_key_bounds``);
-    ``seen`` persists across the chunks of one scan."""
+    """``compute_ends`` in discretized mode with the unique end voxels found through the bit grid
+    ``seen`` (uint8, one bit per cell, x fastest) over the key box [lo, lo + dims) that holds every
+    point's key (``point_key_bounds``); ``seen`` persists across the chunks of one scan."""
     n = points.shape[0]
     inv_res = 1.0 / res
     ox, oy, oz = origin[0], origin[1], origin[2]
@@ -567,14 +567,35 @@ def compute_ends_discrete_box(points, origin, res, max_range, lo, dims, seen, en
         if not (key_in_range(kx) and key_in_range(ky) and key_in_range(kz)):
             continue
         flat = ((kz - lo[2]) * ny + (ky - lo[1])) * nx + (kx - lo[0])
-        if seen[flat]:
+        bit = np.uint8(1 << (flat & 7))
+        if seen[flat >> 3] & bit:
             continue
-        seen[flat] = 1
+        seen[flat >> 3] |= bit
         cx = np.float32(key_to_coord(kx, res))
         cy = np.float32(key_to_coord(ky, res))
         cz = np.float32(key_to_coord(kz, res))
         m += _end_for(cx, cy, cz, ox, oy, oz, max_range, max_range32, inv_res, ends, keys, flags, m)
     return ends, keys, flags, m
+
+
+@njit(cache=True)
+def scan_dense(points, origin, res, max_range, discretize, plo, pdims, seen, ends, keys, flags, box_lo, dims, marks):
+    """A whole scan through ``mark_scan_dense``, chunk by chunk in the (CHUNK, ...) buffers ``ends``,
+    ``keys``, ``flags`` (one call from Python per scan; small buffers). Exact mode, or discretized
+    with the bit grid ``seen`` (see ``compute_ends_discrete_box``). Returns the number of rays."""
+    n = points.shape[0]
+    chunk = flags.shape[0]
+    rays = 0
+    for c0 in range(0, n, chunk):
+        sub = points[c0:min(n, c0 + chunk)]
+        if discretize:
+            count = compute_ends_discrete_box(sub, origin, res, max_range, plo, pdims, seen, ends, keys, flags)[3]
+        else:
+            count = compute_ends(sub, origin, res, max_range, False, 1, ends, keys, flags)[3]
+        if count:
+            rays += count
+            mark_scan_dense(ends, keys, flags, count, origin, res, box_lo, dims, marks, discretize)
+    return rays
 
 
 @njit(cache=True)

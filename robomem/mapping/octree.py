@@ -26,8 +26,8 @@ OCCUPIED = 1
 
 #: Largest scan-local mark box (cells = bytes) before a scan is processed in tiles.
 MAX_BOX_CELLS = 1 << 25
-#: Points per chunk of a scan (bounds the per-scan ray buffers to a few MB).
-CHUNK = 1 << 14
+#: Points per chunk of a scan (bounds the per-scan ray buffers to ~0.1 MB, which counts in peak memory).
+CHUNK = 1 << 12
 #: A one-tile scan whose box has at most this many cells per point marks without block tracking and
 #: finds the marked blocks by one sweep of the box afterwards (``integrate.marked_blocks``); the
 #: sweep reads about a byte per cell, far less than what the branch-free ray walk saves per ray cell
@@ -220,7 +220,7 @@ class OccupancyOctree:
         if discretize and n_ok:
             pdims = phi - plo + 1
             if int(np.prod(pdims)) <= MAX_BOX_CELLS:
-                seen = self._scratch("seen", int(np.prod(pdims)))
+                seen = self._scratch("seen", (int(np.prod(pdims)) + 7) >> 3)  # one bit per cell
         tiles = list(self._tiles(lo, hi))
         rays = 0
         r = self.rules
@@ -239,7 +239,16 @@ class OccupancyOctree:
             ends_buf = self._scratch("ends", CHUNK * 12).view(np.float32).reshape(CHUNK, 3)
             keys_buf = self._scratch("keys", CHUNK * 12).view(np.int32).reshape(CHUNK, 3)
             flags_buf = self._scratch("flags", CHUNK)
-            for c0 in range(0, len(pts32), CHUNK):
+            if dense and (seen is not None or not discretize):
+                # Common case in one numba call: no per-chunk call overhead, so chunks can be small.
+                with_seen = seen is not None
+                rays += integrate.scan_dense(pts32, o32, res, mr, with_seen, plo, pdims if with_seen else plo,
+                                             seen if with_seen else flags_buf, ends_buf, keys_buf, flags_buf,
+                                             tlo, dims, marks)
+                chunks = range(0)
+            else:
+                chunks = range(0, len(pts32), CHUNK)
+            for c0 in chunks:
                 chunk = pts32[c0:c0 + CHUNK]
                 if seen is not None:
                     ends, keys, flags, count = integrate.compute_ends_discrete_box(

@@ -114,12 +114,52 @@ def anonymous_array(shape, dtype) -> np.ndarray:
     return np.frombuffer(buf, dtype=dtype, count=count).reshape(shape)
 
 
+def _mapping_of(a: np.ndarray):
+    """The mmap under an ``anonymous_array`` (or None)."""
+    b = a
+    while isinstance(b, np.ndarray):
+        b = b.base
+    if isinstance(b, memoryview):
+        b = b.obj
+    return b if isinstance(b, mmap.mmap) else None
+
+
+def resize_anonymous(owner, name: str, rows: int, used: int) -> None:
+    """Give ``owner.<name>`` (an ``anonymous_array``) ``rows`` rows, keeping the first ``used``.
+
+    The mapping is resized in place (``mremap``: pages move, nothing is copied), so growing a pool
+    never holds the old and the new copy at once, which would double its peak memory. That needs
+    the only view of the mapping to be the attribute itself; if someone else holds one, the rows
+    are copied into a fresh mapping instead (only the used ones: the spare ones stay untouched, so
+    never resident)."""
+    a = getattr(owner, name)
+    tail, dtype = a.shape[1:], a.dtype
+    per_row = int(np.prod(tail, dtype=np.int64))
+    keep = min(a.shape[0], rows, used)
+    mm = _mapping_of(a)
+    if mm is not None:
+        old_count = a.shape[0] * per_row
+        setattr(owner, name, None)
+        del a  # drop the views so the mapping has no exported buffer
+        try:
+            mm.resize(max(rows * per_row * dtype.itemsize, 1))
+        except (BufferError, OSError, ValueError, SystemError):
+            a = np.frombuffer(mm, dtype=dtype, count=old_count).reshape((-1,) + tail)
+            setattr(owner, name, a)
+        else:
+            setattr(owner, name, np.frombuffer(mm, dtype=dtype, count=rows * per_row).reshape((rows,) + tail))
+            return
+    b = anonymous_array((rows,) + tail, dtype)
+    b[:keep] = a[:keep]
+    setattr(owner, name, b)
+
+
 class BlockStore:
     """Pool of voxel blocks plus the hash table that finds them.
 
-    The pool doubles when full, copying only the used rows into an uninitialised array; rows are
-    initialised when a block is created, so spare capacity is reserved but never becomes resident
-    memory."""
+    The pool doubles when full, growing its memory maps in place (no copy, so no transient second
+    pool); rows are initialised when a block is created, so spare capacity is reserved but never
+    becomes resident memory."""
 
     def __init__(self, capacity: int = 64) -> None:
         capacity = max(int(capacity), 1)
@@ -141,13 +181,9 @@ class BlockStore:
         return self.logodds.shape[0]
 
     def _resize(self, cap: int) -> None:
-        # Copy only the used rows: spare rows are never written, so they never become resident.
-        n = self.n_blocks
+        # In place where possible; spare rows are never written, so they never become resident.
         for name in ("logodds", "changed", "block_changed", "block_keys"):
-            a = getattr(self, name)
-            b = anonymous_array((cap,) + a.shape[1:], a.dtype)
-            b[:n] = a[:n]
-            setattr(self, name, b)
+            resize_anonymous(self, name, cap, self.n_blocks)
 
     def reserve(self, extra: int) -> None:
         """Make room for ``extra`` more blocks (pool and hash table at most half full)."""
