@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+import numpy as np
+
 from sim.errors import UnknownCategoryError
 
 
@@ -149,3 +151,26 @@ def surfaces_of(category: str) -> tuple[str, ...]:
     if info.kind != "furniture":
         return ()
     return FURNITURE_SURFACES.get(info.shape, ())
+
+
+#: Per-instance size factor range of generated small objects (one factor for the footprint, one for
+#: the height, so round things stay round).
+INSTANCE_SCALE = (0.85, 1.15)
+#: Per-channel colour jitter (0..255 units) of generated small objects.
+INSTANCE_COLOR_JITTER = 40
+
+
+def instance_appearance(name: str, rng) -> tuple[tuple[float, float, float], tuple[int, int, int]]:
+    """A seeded per-instance ``(size, colour)`` for a small object of category ``name``.
+
+    Real households rarely hold perfectly identical objects: each instance gets its category's size
+    scaled by factors drawn from :data:`INSTANCE_SCALE` (footprint and height separately) and its
+    category colour jittered per channel by up to :data:`INSTANCE_COLOR_JITTER`. Two instances may
+    still look alike; nothing forces uniqueness. Identical ``rng`` states give identical results."""
+    info = category_info(name)
+    lo, hi = INSTANCE_SCALE
+    fxy, fz = rng.uniform(lo, hi, 2)
+    size = (float(info.size[0] * fxy), float(info.size[1] * fxy), float(info.size[2] * fz))
+    jit = rng.integers(-INSTANCE_COLOR_JITTER, INSTANCE_COLOR_JITTER + 1, 3)
+    color = tuple(int(c) for c in np.clip(np.asarray(info.color) + jit, 0, 255))
+    return size, color

@@ -21,7 +21,7 @@ import shapely
 from shapely.geometry import Point, Polygon, box
 from shapely.ops import unary_union
 
-from sim.categories import CATEGORIES
+from sim.categories import CATEGORIES, instance_appearance
 from sim.errors import PlacementError, SceneError
 from sim.pathfinder import GridPathFinder
 from sim.scene import Scene, _rect
@@ -355,17 +355,21 @@ def _scatter_objects(scene: Scene, rng, n_objects: int) -> None:
         by_owner.setdefault(scene.objects[rec.owner_id].category, []).append(rec.receptacle_id)
     placed = 0
     attempts = 0
+    # Appearance draws come from a child stream so the placement stream (and with it the layout of
+    # everything else) does not depend on them.
+    looks = rng.spawn(1)[0]
     while placed < n_objects and attempts < n_objects * 15:
         attempts += 1
         cat = cats[int(rng.choice(len(cats), p=w))]
         info = CATEGORIES[cat]
+        size, color = instance_appearance(cat, looks)
         options = [r for owner in info.receptacles for r in by_owner.get(owner, [])
-                   if scene.receptacles[r].clearance >= info.size[2]]
+                   if scene.receptacles[r].clearance >= size[2]]
         if not options:
             continue
         rid = options[int(rng.integers(len(options)))]
         try:
-            scene.place_object_on(cat, rid, rng=rng, tries=15)
+            scene.place_object_on(cat, rid, size=size, color=color, rng=rng, tries=15)
             placed += 1
         except PlacementError:
             continue

@@ -343,3 +343,35 @@ def test_one_clear_look_at_the_empty_old_place_confirms_a_move_seen_first_elsewh
         assert moved == [] and p.tracker.objects[ids["mug"]].misses == 1
     # The book has one miss but no same-label newcomer: not moved, not yet disappeared.
     assert p.tracker.objects[ids["book"]].state == "present"
+
+
+@pytest.mark.parametrize("old_place_first", [True, False])
+def test_two_moved_mugs_are_told_apart_by_appearance(old_place_first):
+    """Two mugs of different colour and size both move to the sofa; whichever place is seen first,
+    each keeps its own id (appearance decides, not the distance to the old place)."""
+    red = (200, 40, 40)
+    teal = (60, 150, 170)
+    s1 = scene_objects() + [box(5, "mug", (2.2, 1.5, 0.75), (2.31, 1.61, 0.87), teal)]
+    p = PerceptionPipeline()
+    for f in sweep(s1 + room_boxes(), T0):
+        p.process(f)
+    mugs = {tuple(p.tracker.objects[a["id"]].color_votes): a["id"] for a in p.scene_graph.objects() if a["label"] == "mug"}
+    assert len(mugs) == 2
+    red_id = next(i for i in mugs.values() if p.tracker.objects[i].mean_rgb[0] > 150)
+    teal_id = next(i for i in mugs.values() if i != red_id)
+    # Session 2: the red mug goes to the far end of the sofa, the teal one to its near end
+    # (nearer to both old places).
+    s2 = room_boxes() + [x for x in scene_objects() if x["id"] != 2] + [
+        box(2, "mug", (4.8, 4.3, 0.85), (4.89, 4.39, 0.95), red),
+        box(5, "mug", (4.8, 3.2, 0.85), (4.91, 3.31, 0.97), teal)]
+    t1 = T0 + 3600 * 10**9
+    if old_place_first:
+        frames = sweep(s2, t1) + sweep(s2, t1 + 5 * 10**9, pos=(4.0, 1.5))
+    else:
+        frames = sweep(s2, t1, pos=(4.0, 1.5)) + sweep(s2, t1 + 5 * 10**9)
+    res = [p.process(f) for f in frames]
+    moved = sorted(e.object_id for r in res for e in r.events if e.kind == EventKind.MOVED)
+    assert moved == sorted([red_id, teal_id])
+    np.testing.assert_allclose(p.scene_graph.get_object(red_id)["position"], [4.845, 4.345, 0.9], atol=0.05)
+    np.testing.assert_allclose(p.scene_graph.get_object(teal_id)["position"], [4.855, 3.255, 0.91], atol=0.05)
+    assert p.scene_graph.num_nodes("object") == 5

@@ -68,3 +68,27 @@ def test_python_m_sim_writes_strip_and_floor_plan(tmp_path):
     plan = Image.open(tmp_path / "floor_plan.png")
     assert plan.size[0] > 300 and plan.size[1] > 300
     assert sim.Scene.load(tmp_path / "scene.json").to_dict() == generate_house(3).to_dict()
+
+
+def test_small_objects_vary_in_size_and_colour_per_instance(houses, tmp_path):
+    """Same-category small objects are not clones: per-instance size (footprint and height factors
+    in [0.85, 1.15]) and jittered colour, seeded, and kept through a scene file."""
+    h = houses[(0, LAYOUT_STYLES[0])]
+    by_cat: dict = {}
+    for o in h.small_objects():
+        info = CATEGORIES[o.category]
+        f = o.size / np.array(info.size)
+        assert np.all((f > 0.85 - 1e-9) & (f < 1.15 + 1e-9)), (o.category, f)
+        assert abs(f[0] - f[1]) < 1e-9  # one footprint factor: round things stay round
+        assert np.all(np.abs(np.array(o.color) - np.array(info.color)) <= 40)
+        by_cat.setdefault(o.category, []).append(o)
+    twins = [objs for objs in by_cat.values() if len(objs) >= 2]
+    assert twins
+    assert all(len({(tuple(np.round(o.size, 6)), o.color) for o in objs}) > 1 for objs in twins)
+    again = generate_house(0, style=LAYOUT_STYLES[0])
+    assert again.to_dict() == h.to_dict()
+    h.save(tmp_path / "h.json")
+    loaded = sim.Scene.load(tmp_path / "h.json")
+    for o in h.small_objects():
+        np.testing.assert_allclose(loaded.objects[o.instance_id].size, o.size)
+        assert tuple(loaded.objects[o.instance_id].color) == tuple(o.color)

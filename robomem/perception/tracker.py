@@ -18,6 +18,15 @@ one was last seen) is folded into it and a *moved* event is emitted with the old
 provisional id is recorded in ``tracker.aliases`` (provisional -> kept id). The fold happens as
 soon as the old object has ``misses_to_fold`` misses (default 1: the same evidence that turns an
 unmatched segment into a move), so an old place seen only once in the new session suffices.
+
+Which old object a new sighting belongs to (several same-label objects may be missing at once, e.g.
+two mugs moved) is decided by appearance, not by distance to the old place: each object keeps a
+descriptor fused over its views (sorted box extents and the pixel-weighted mean RGB of its
+segments, compared brightness-free as chromaticity plus HSV value) and missing old objects are
+assigned to new sightings of the same label by a Hungarian assignment on descriptor distance
+(:func:`appearance_cost`). Old objects of that label not yet seen in the current session compete
+too: a sighting that looks more like one of them is not folded into a missing one yet; such a
+deferred fold is retried every frame of the session.
 """
 from __future__ import annotations
 
@@ -63,6 +72,13 @@ class TrackedObject:
     fusion_voxel: float = 0.03
     color_votes: dict = field(default_factory=dict)
     placed_ns: int = 0            # when it was first seen at its current place (appeared / moved)
+    rgb_sum: np.ndarray = field(default_factory=lambda: np.zeros(3))  # pixel-weighted sum of segment mean RGB
+    rgb_weight: float = 0.0
+
+    @property
+    def mean_rgb(self) -> Optional[np.ndarray]:
+        """Pixel-weighted mean RGB over all fused views (None without colour)."""
+        return self.rgb_sum / self.rgb_weight if self.rgb_weight > 0 else None
 
     @property
     def position(self) -> np.ndarray:
@@ -77,6 +93,38 @@ class TrackerUpdate:
     matches: list
     events: list
     merged: dict = field(default_factory=dict)
+
+
+def appearance_descriptor(mean_rgb, bbox_min, bbox_max) -> tuple:
+    """``(chromaticity (3,) or None, HSV value or None, log of the sorted box extents (3,))``.
+
+    Chromaticity (RGB / (R+G+B)) and value are used because shading scales all channels of a face
+    alike: which faces a view shows changes brightness, not chromaticity."""
+    ext = np.sort(np.maximum(np.asarray(bbox_max, float) - np.asarray(bbox_min, float), 0.02))
+    if mean_rgb is None:
+        return None, None, np.log(ext)
+    rgb = np.asarray(mean_rgb, dtype=np.float64)
+    return rgb / max(rgb.sum(), 1.0), float(rgb.max()) / 255.0, np.log(ext)
+
+
+def appearance_cost(a: tuple, b: tuple, color_scale: float = 0.05, value_scale: float = 0.3,
+                    size_scale: float = 0.1) -> float:
+    """Distance of two :func:`appearance_descriptor` s (0 = alike; about 1 per scale unit).
+
+    Sizes compare the two largest extents only: the smallest (thickness) is the one a single view
+    measures worst."""
+    cost = float(np.abs(a[2][1:] - b[2][1:]).mean()) / size_scale
+    if a[0] is not None and b[0] is not None:
+        cost += float(np.linalg.norm(a[0] - b[0])) / color_scale + abs(a[1] - b[1]) / value_scale
+    return cost
+
+
+def _obj_desc(o: "TrackedObject") -> tuple:
+    return appearance_descriptor(o.mean_rgb, o.bbox_min, o.bbox_max)
+
+
+def _seg_desc(seg: Segment) -> tuple:
+    return appearance_descriptor(seg.mean_rgb, seg.bbox_min, seg.bbox_max)
 
 
 def _voxel_dedup(points: np.ndarray, voxel: float) -> np.ndarray:
@@ -117,7 +165,9 @@ class ObjectTracker:
         large_object: float = 0.5,
         evidence_window: int = 1,
         misses_to_fold: int = 1,
+        max_appearance_cost: float = 5.0,
     ) -> None:
+        self.max_appearance_cost = float(max_appearance_cost)
         self.misses_to_fold = int(misses_to_fold)
         self.evidence_window = int(evidence_window)
         self.large_object = large_object
@@ -133,6 +183,9 @@ class ObjectTracker:
         self.move_min_distance = move_min_distance
         self.objects: dict[int, TrackedObject] = {}
         self.aliases: dict[int, int] = {}
+        # Missing objects whose fold was deferred because a same-label object not yet seen this
+        # session looked more like the provisional sighting; retried every frame of the session.
+        self._pending_folds: set[int] = set()
         self.session = 0
         self.last_stamp_ns: Optional[int] = None
         self._next_id = 1
@@ -150,6 +203,7 @@ class ObjectTracker:
         after a gap of ``session_gap_ns`` between frames. Misses collected so far are dropped:
         evidence that an object is gone must come from one session."""
         self.session += 1
+        self._pending_folds.clear()
         for o in self.objects.values():
             if o.state == PRESENT:
                 o.misses = 0
@@ -185,8 +239,9 @@ class ObjectTracker:
             if was_gone:
                 events.append(self._event(EventKind.APPEARED, obj, stamp))
         # Unmatched segments: a moved known object, or a new one.
-        for seg in unmatched:
-            obj = self._move_candidate(seg, matched_objs)
+        movers = self._assign_moves(unmatched, matched_objs)
+        for si, seg in enumerate(unmatched):
+            obj = movers.get(si)
             if obj is not None:
                 prev = obj.centroid.copy()
                 self._reset_geometry(obj, seg, stamp)
@@ -222,7 +277,21 @@ class ObjectTracker:
             other_ids += [s.instance_id for _, s in matches]
             other = (frame.instance_ids == 0) | np.isin(frame.instance_ids, np.array(other_ids, dtype=np.uint32))
         events.extend(self._miss_evidence(frame, matched_objs, stamp, other))
+        events.extend(self._retry_folds(stamp))
         return TrackerUpdate(matches, events, merged)
+
+    def _retry_folds(self, stamp: int) -> list[ObjectEvent]:
+        events: list[ObjectEvent] = []
+        for oid in sorted(self._pending_folds):
+            o = self.objects.get(oid)
+            if o is None or not self._is_missing(o):
+                self._pending_folds.discard(oid)
+                continue
+            y = self._provisional_for(o)
+            if y is not None:
+                self._pending_folds.discard(oid)
+                events.extend(self._fold(o, y, stamp))
+        return events
 
     # -- association ----------------------------------------------------------------------------
     def _associate(self, segments: list[Segment]) -> dict[int, int]:
@@ -275,21 +344,45 @@ class ObjectTracker:
                     out[r] = objs[c].object_id
         return out
 
-    def _move_candidate(self, seg: Segment, matched: set) -> Optional[TrackedObject]:
-        if seg.label == UNLABELLED:
-            return None
-        best, best_key = None, None
-        for o in self.objects.values():
-            if o.object_id in matched or o.label != seg.label:
+    def _is_missing(self, o: TrackedObject) -> bool:
+        return o.state == DISAPPEARED or o.misses > 0
+
+    def _old_pool(self, label: str, exclude: set) -> list:
+        """Old objects of ``label`` a new sighting could be: missing ones, and (as competitors that
+        defer a decision) present ones not yet seen in this session."""
+        return [o for o in self.objects.values()
+                if o.label == label and o.object_id not in exclude
+                and (self._is_missing(o) or o.last_session < self.session)]
+
+    def _hungarian(self, cost: np.ndarray) -> list:
+        """(row, col) pairs of a minimum-cost assignment with finite cost within the gate."""
+        big = 1e6
+        c = np.where(np.isfinite(cost), cost, big)
+        rows, cols = linear_sum_assignment(c)
+        return [(int(r), int(k)) for r, k in zip(rows, cols)
+                if np.isfinite(cost[r, k]) and cost[r, k] <= self.max_appearance_cost]
+
+    def _assign_moves(self, segs: list, matched: set) -> dict:
+        """Unmatched segment index -> missing old object it is (moved), by appearance."""
+        out: dict[int, TrackedObject] = {}
+        labels = {s.label for s in segs if s.label != UNLABELLED}
+        for label in labels:
+            rows = [i for i, s in enumerate(segs) if s.label == label]
+            olds = self._old_pool(label, matched)
+            if not any(self._is_missing(o) for o in olds):
                 continue
-            if o.state != DISAPPEARED and o.misses == 0:
-                continue
-            if np.linalg.norm(o.centroid - seg.centroid) < self.move_min_distance:
-                continue
-            key = (o.state == DISAPPEARED, o.misses, o.last_seen_ns)
-            if best_key is None or key > best_key:
-                best, best_key = o, key
-        return best
+            cost = np.full((len(rows), len(olds)), np.inf)
+            odesc = [_obj_desc(o) for o in olds]
+            for a, i in enumerate(rows):
+                sd = _seg_desc(segs[i])
+                for b, o in enumerate(olds):
+                    if np.linalg.norm(o.centroid - segs[i].centroid) < self.move_min_distance:
+                        continue
+                    cost[a, b] = appearance_cost(sd, odesc[b])
+            for a, b in self._hungarian(cost):
+                if self._is_missing(olds[b]):
+                    out[rows[a]] = olds[b]
+        return out
 
     # -- change evidence --------------------------------------------------------------------------
     def _miss_evidence(self, frame: Frame, matched: set, stamp: int, other_mask=None) -> list[ObjectEvent]:
@@ -354,20 +447,38 @@ class ObjectTracker:
     def _provisional_for(self, o: TrackedObject) -> Optional[TrackedObject]:
         # A provisional object first seen in a later session than ``o`` was last seen, with the same
         # label, is ``o`` at its new place (the new place was seen before the old place was empty).
+        # Which provisional is which missing object: Hungarian on appearance over all of them.
+        if o.label == UNLABELLED:
+            return None
         cands = [y for y in self.objects.values()
-                 if y is not o and y.label == o.label and y.label != UNLABELLED and y.state == PRESENT
-                 and y.first_session > o.last_session and y.first_seen_ns > o.last_seen_ns]
+                 if y is not o and y.label == o.label and y.state == PRESENT and y.first_session > o.last_session
+                 and y.first_seen_ns > o.last_seen_ns]
         if not cands:
             return None
-        return min(cands, key=lambda y: np.linalg.norm(y.centroid - o.centroid))
+        olds = [o] + [x for x in self._old_pool(o.label, {y.object_id for y in cands}) if x is not o]
+        odesc = [_obj_desc(x) for x in olds]
+        cost = np.full((len(cands), len(olds)), np.inf)
+        for a, y in enumerate(cands):
+            yd = _obj_desc(y)
+            for b, x in enumerate(olds):
+                if y.first_session > x.last_session and y.first_seen_ns > x.last_seen_ns:
+                    cost[a, b] = appearance_cost(yd, odesc[b])
+        for a, b in self._hungarian(cost):
+            if b == 0:
+                return cands[a]
+        return None
 
     def _fold_provisional(self, o: TrackedObject, stamp: int) -> list[ObjectEvent]:
         y = self._provisional_for(o)
-        return [] if y is None else self._fold(o, y, stamp)
+        if y is None:
+            self._pending_folds.add(o.object_id)
+            return []
+        return self._fold(o, y, stamp)
 
     def _on_disappeared(self, o: TrackedObject, stamp: int) -> list[ObjectEvent]:
         y = self._provisional_for(o)
         if y is None:
+            self._pending_folds.add(o.object_id)
             return [self._event(EventKind.DISAPPEARED, o, stamp)]
         return self._fold(o, y, stamp)
 
@@ -375,7 +486,7 @@ class ObjectTracker:
         """``y`` (provisional) is ``o`` moved: ``o`` takes ``y``'s geometry, ``y``'s id becomes an alias."""
         prev = o.centroid.copy()
         for name in ("points", "bbox_min", "bbox_max", "centroid", "color", "last_seen_ns", "last_session",
-                     "color_votes", "placed_ns"):
+                     "color_votes", "placed_ns", "rgb_sum", "rgb_weight"):
             setattr(o, name, getattr(y, name))
         o.num_observations += y.num_observations
         o.misses = 0
@@ -431,6 +542,8 @@ class ObjectTracker:
             keep.color_votes[c] = keep.color_votes.get(c, 0) + n
         if keep.color_votes:
             keep.color = max(keep.color_votes, key=keep.color_votes.get)
+        keep.rgb_sum = keep.rgb_sum + drop.rgb_sum
+        keep.rgb_weight += drop.rgb_weight
         keep.num_observations += drop.num_observations
         keep.first_seen_ns = min(keep.first_seen_ns, drop.first_seen_ns)
         keep.last_seen_ns = max(keep.last_seen_ns, drop.last_seen_ns)
@@ -449,6 +562,7 @@ class ObjectTracker:
                           placed_ns=stamp)
         if seg.color:
             o.color_votes[seg.color] = seg.num_pixels
+        self._add_rgb(o, seg)
         self.objects[oid] = o
         return o
 
@@ -458,6 +572,8 @@ class ObjectTracker:
         o.bbox_min, o.bbox_max, o.centroid = seg.bbox_min.copy(), seg.bbox_max.copy(), seg.centroid.copy()
         o.color_votes = {seg.color: seg.num_pixels} if seg.color else {}
         o.color = seg.color
+        o.rgb_sum, o.rgb_weight = np.zeros(3), 0.0
+        self._add_rgb(o, seg)
         o.state, o.misses = PRESENT, 0
         o.last_seen_ns, o.last_session = stamp, self.session
         o.placed_ns = stamp
@@ -476,9 +592,17 @@ class ObjectTracker:
         if seg.color:
             o.color_votes[seg.color] = o.color_votes.get(seg.color, 0) + seg.num_pixels
             o.color = max(o.color_votes, key=o.color_votes.get)
+        self._add_rgb(o, seg)
         o.state, o.misses = PRESENT, 0
         o.last_seen_ns, o.last_session = stamp, self.session
         o.num_observations += 1
+
+    @staticmethod
+    def _add_rgb(o: TrackedObject, seg: Segment) -> None:
+        if seg.mean_rgb is not None:
+            w = float(max(seg.num_pixels, 1))
+            o.rgb_sum = o.rgb_sum + w * np.asarray(seg.mean_rgb, dtype=np.float64)
+            o.rgb_weight += w
 
     @staticmethod
     def _event(kind: EventKind, o: TrackedObject, stamp: int, previous=None) -> ObjectEvent:
