@@ -375,3 +375,24 @@ def test_two_moved_mugs_are_told_apart_by_appearance(old_place_first):
     np.testing.assert_allclose(p.scene_graph.get_object(red_id)["position"], [4.845, 4.345, 0.9], atol=0.05)
     np.testing.assert_allclose(p.scene_graph.get_object(teal_id)["position"], [4.855, 3.255, 0.91], atol=0.05)
     assert p.scene_graph.num_nodes("object") == 5
+
+
+def test_fused_box_of_a_small_object_is_not_smaller_than_any_single_view():
+    """Fusion keeps one point per fusion voxel (3 cm); the box must still cover every view's
+    segment box, or a 9 cm mug shrinks by most of a voxel per face."""
+    b = room_boxes() + scene_objects()
+    p = PerceptionPipeline()
+    frames = sweep(b, T0) + sweep(b, T0 + 2 * 10**9, pos=(4.0, 1.5))
+    view_lo, view_hi = np.full(3, np.inf), np.full(3, -np.inf)
+    for f in frames:
+        p.process(f)
+        for s in extract_segments(f):
+            if s.label == "mug":
+                view_lo, view_hi = np.minimum(view_lo, s.bbox_min), np.maximum(view_hi, s.bbox_max)
+    assert np.all(np.isfinite(view_lo)), "the mug was never seen"
+    mug = next(o for o in p.scene_graph.objects() if o["label"] == "mug")
+    assert np.all(np.asarray(mug["bbox_min"]) <= view_lo + 1e-9)
+    assert np.all(np.asarray(mug["bbox_max"]) >= view_hi - 1e-9)
+    # ... and stays on the true box (the views are exact here).
+    np.testing.assert_allclose(mug["bbox_min"], [2.4, 1.3, 0.75], atol=0.01)
+    np.testing.assert_allclose(mug["bbox_max"], [2.49, 1.39, 0.85], atol=0.01)

@@ -537,7 +537,9 @@ class ObjectTracker:
         while len(pts) > self.max_points:
             keep.fusion_voxel *= 1.5
             pts = _voxel_dedup(pts, keep.fusion_voxel)
-        keep.points, keep.bbox_min, keep.bbox_max, keep.centroid = pts, pts.min(0), pts.max(0), pts.mean(0)
+        keep.points, keep.centroid = pts, pts.mean(0)
+        keep.bbox_min = np.minimum.reduce([keep.bbox_min, drop.bbox_min, pts.min(0)])
+        keep.bbox_max = np.maximum.reduce([keep.bbox_max, drop.bbox_max, pts.max(0)])
         for c, n in drop.color_votes.items():
             keep.color_votes[c] = keep.color_votes.get(c, 0) + n
         if keep.color_votes:
@@ -586,8 +588,11 @@ class ObjectTracker:
             o.fusion_voxel *= 1.5
             pts = _voxel_dedup(pts, o.fusion_voxel)
         o.points = pts
-        o.bbox_min = pts.min(axis=0)
-        o.bbox_max = pts.max(axis=0)
+        # The box is the union of the per-frame (outlier-filtered) segment boxes, not the extent of
+        # the fused voxel points: those keep one point per fusion voxel (3 cm or coarser), which
+        # pulls every face of the box inwards by up to a voxel -- most of a 5-9 cm object.
+        o.bbox_min = np.minimum.reduce([o.bbox_min, seg.bbox_min, pts.min(axis=0)])
+        o.bbox_max = np.maximum.reduce([o.bbox_max, seg.bbox_max, pts.max(axis=0)])
         o.centroid = pts.mean(axis=0)
         if seg.color:
             o.color_votes[seg.color] = o.color_votes.get(seg.color, 0) + seg.num_pixels
