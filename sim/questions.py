@@ -26,7 +26,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from sim.scenario_log import GroundTruthLog, Placement, ScenarioError, Session
+from sim.scenario_log import GroundTruthLog, Placement, ScenarioError, Session, load_json_text_or_file
 
 NS = 1_000_000_000
 HOUR_NS = 3600 * NS
@@ -222,16 +222,7 @@ def questions_to_json(questions: Sequence[Question], path: Union[str, Path, None
 
 def questions_from_json(text_or_path: Union[str, Path]) -> list[Question]:
     """Questions from JSON text or a file written by :func:`questions_to_json`."""
-    text = str(text_or_path)
-    if isinstance(text_or_path, Path) or not text.lstrip().startswith(("[", "{")):
-        try:
-            text = Path(text_or_path).read_text()
-        except OSError as exc:
-            raise ScenarioError(f"cannot read questions file {text_or_path}: {exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ScenarioError(f"questions file is not valid JSON: {exc}") from None
+    data = load_json_text_or_file(text_or_path, "questions file", ("[", "{"))
     if not isinstance(data, list):
         raise ScenarioError("questions JSON must be a list of question objects")
     return [Question.from_dict(d) for d in data]

@@ -488,18 +488,23 @@ class GroundTruthLog:
     @classmethod
     def from_json(cls, text_or_path: Union[str, Path]) -> "GroundTruthLog":
         """Load from JSON text or a path to a JSON file."""
-        text = str(text_or_path)
-        if isinstance(text_or_path, Path) or not text.lstrip().startswith("{"):
-            try:
-                text = Path(text_or_path).read_text()
-            except OSError as exc:
-                raise ScenarioError(f"cannot read scenario log {text_or_path}: {exc}") from None
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ScenarioError(f"scenario log is not valid JSON: {exc}") from None
-        return cls.from_dict(d)
+        return cls.from_dict(load_json_text_or_file(text_or_path, "scenario log", ("{",)))
 
 
 def _replace_end(p: Placement, t_end: int) -> Placement:
     return replace(p, t_end=t_end)
+
+
+def load_json_text_or_file(text_or_path: Union[str, Path], what: str, opening: tuple[str, ...]) -> object:
+    """Parse JSON given as text (it starts with one of ``opening``) or as a path to a file; a file
+    that cannot be read or is not JSON raises :class:`ScenarioError` naming ``what``."""
+    text = str(text_or_path)
+    if isinstance(text_or_path, Path) or not text.lstrip().startswith(opening):
+        try:
+            text = Path(text_or_path).read_text()
+        except OSError as exc:
+            raise ScenarioError(f"cannot read {what} {text_or_path}: {exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(f"{what} is not valid JSON: {exc}") from None
