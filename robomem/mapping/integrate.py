@@ -316,6 +316,21 @@ def _touch_flat(marks, flat, value, nx, ny, bdims, block_flags, touched, nt):
 
 
 @njit(cache=True, inline="always")
+def _origin_borders(okx, oky, okz, ox, oy, oz, res):
+    """Offsets from the origin to the +/- borders of the origin voxel on each axis, as OctoMap's
+    computeRayKeys computes them: voxelBorder = keyToCoord(key) + (float)(step * res / 2),
+    tMax = (voxelBorder - o) / dir. The origin cell is the same for every ray of a scan, so these
+    six numbers are per-scan constants."""
+    half = np.float32(res * 0.5)
+    return (key_to_coord(okx, res) + np.float64(half) - np.float64(ox),
+            key_to_coord(okx, res) + np.float64(-half) - np.float64(ox),
+            key_to_coord(oky, res) + np.float64(half) - np.float64(oy),
+            key_to_coord(oky, res) + np.float64(-half) - np.float64(oy),
+            key_to_coord(okz, res) + np.float64(half) - np.float64(oz),
+            key_to_coord(okz, res) + np.float64(-half) - np.float64(oz))
+
+
+@njit(cache=True, inline="always")
 def _axis_start(d, border_pos, border_neg, res, stride):
     """(tMax, tDelta, flat-index step) of one axis for float32 direction component ``d``."""
     if d > 0:
@@ -347,15 +362,7 @@ def mark_scan(ends, keys, flags, count, origin, res, box_lo, dims, marks, block_
     if not (key_in_range(okx) and key_in_range(oky) and key_in_range(okz)):
         return nt
     oflat = (okz - z0) * sz + (oky - y0) * nx + (okx - x0)
-    half = np.float32(res * 0.5)
-    # OctoMap: voxelBorder = keyToCoord(key) + (float)(step * res / 2); tMax = (voxelBorder - o) / dir.
-    # The origin cell is the same for every ray, so both borders per axis are per-scan constants.
-    bpx = key_to_coord(okx, res) + np.float64(half) - np.float64(ox)
-    bnx = key_to_coord(okx, res) + np.float64(-half) - np.float64(ox)
-    bpy = key_to_coord(oky, res) + np.float64(half) - np.float64(oy)
-    bny = key_to_coord(oky, res) + np.float64(-half) - np.float64(oy)
-    bpz = key_to_coord(okz, res) + np.float64(half) - np.float64(oz)
-    bnz = key_to_coord(okz, res) + np.float64(-half) - np.float64(oz)
+    bpx, bnx, bpy, bny, bpz, bnz = _origin_borders(okx, oky, okz, ox, oy, oz, res)
     for i in range(count):
         f = flags[i]
         if not (f & FLAG_RAY):
@@ -423,13 +430,7 @@ def mark_scan_dense(ends, keys, flags, count, origin, res, box_lo, dims, marks, 
     if not (key_in_range(okx) and key_in_range(oky) and key_in_range(okz)):
         return
     oflat = (okz - z0) * sz + (oky - y0) * nx + (okx - x0)
-    half = np.float32(res * 0.5)
-    bpx = key_to_coord(okx, res) + np.float64(half) - np.float64(ox)
-    bnx = key_to_coord(okx, res) + np.float64(-half) - np.float64(ox)
-    bpy = key_to_coord(oky, res) + np.float64(half) - np.float64(oy)
-    bny = key_to_coord(oky, res) + np.float64(-half) - np.float64(oy)
-    bpz = key_to_coord(okz, res) + np.float64(half) - np.float64(oz)
-    bnz = key_to_coord(okz, res) + np.float64(-half) - np.float64(oz)
+    bpx, bnx, bpy, bny, bpz, bnz = _origin_borders(okx, oky, okz, ox, oy, oz, res)
     for i in range(count):
         f = flags[i]
         if not (f & FLAG_RAY):
