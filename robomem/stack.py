@@ -24,6 +24,7 @@ from robomem.frame import Frame
 from robomem.memory.consolidation import ConsolidationClock, ForgettingPolicy
 from robomem.memory.errors import ReadOnlyStoreError
 from robomem.memory.keyframes import KeyframePolicy, check_encoding, image_descriptor
+from robomem.memory.longterm import SETTINGS as STORE_SETTINGS
 from robomem.memory.longterm import LongTermMemory
 from robomem.memory.robot_queries import RobotPosition, RoomVisit
 from robomem.memory.records import (
@@ -102,6 +103,10 @@ class MemoryStack:
             raise InvalidInputError(f"perception_settings must be a dict, got {type(perception_settings).__name__}")
         if not (perception is None or perception == "auto" or hasattr(perception, "process")):
             raise InvalidInputError(f"perception must be None, 'auto' or a pipeline with process(), got {perception!r}")
+        unknown = sorted(set(store_settings) - set(STORE_SETTINGS))
+        if unknown:
+            raise InvalidInputError(f"unknown MemoryStack setting(s) {unknown}; known store settings: "
+                                    f"{list(STORE_SETTINGS)}")
         short_term = ShortTermMemory(stm_capacity, stm_half_life_ns)
         clock = ConsolidationClock(consolidation_interval_ns)
         thinner = TrajectoryThinner(waypoint_spacing_m, stop_radius_m)

@@ -50,6 +50,26 @@ _DAY_NS = 86400 * 10**9
 _STORED_EVENT_KINDS = (EventKind.APPEARED, EventKind.MOVED, EventKind.DISAPPEARED)
 
 
+#: keyword settings LongTermMemory accepts (MemoryStack passes its unknown keywords through)
+SETTINGS = ("move_tolerance_m", "reorder_tolerance_ns", "max_forward_jump_ns", "keyframe_budget_bytes", "max_bytes",
+            "synchronous", "busy_timeout_s", "cache_mb", "verify")
+
+
+def check_store_settings(synchronous, busy_timeout_s, cache_mb, max_bytes) -> None:
+    """Raise :class:`~robomem.errors.InvalidInputError` naming the first bad file setting."""
+    from robomem.errors import InvalidInputError
+    if synchronous not in ("FULL", "NORMAL", "EXTRA"):
+        raise InvalidInputError(f"synchronous must be FULL, NORMAL or EXTRA, got {synchronous!r}")
+    if isinstance(busy_timeout_s, bool) or not isinstance(busy_timeout_s, (int, float)) or \
+            not (math.isfinite(busy_timeout_s) and 0 <= busy_timeout_s <= 86400):
+        raise InvalidInputError(f"busy_timeout_s must be a number of seconds in [0, 86400], got {busy_timeout_s!r}")
+    if isinstance(cache_mb, bool) or not isinstance(cache_mb, (int, np.integer)) or not 1 <= cache_mb <= 2**20:
+        raise InvalidInputError(f"cache_mb must be an integer in [1, 2**20], got {cache_mb!r}")
+    if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer))
+                                  or max_bytes < 65536):
+        raise InvalidInputError(f"max_bytes must be None or an integer >= 65536, got {max_bytes!r}")
+
+
 class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore):
     """The long-term store.
 
@@ -77,6 +97,7 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore):
                         ("keyframe_budget_bytes", keyframe_budget_bytes)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
                 raise InvalidInputError(f"{name} must be a non-negative integer, got {v!r}")
+        check_store_settings(synchronous, busy_timeout_s, cache_mb, max_bytes)
         self.path = os.fspath(path)
         self.readonly = bool(readonly)
         self.move_tolerance_m = float(move_tolerance_m)
