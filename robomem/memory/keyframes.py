@@ -121,17 +121,19 @@ class KeyframePolicy:
             return False
         if had_event:
             return True
-        pos = None if position is None else np.asarray(position, np.float64)
-        for v in reversed(self.views):  # newest first: the likeliest match
-            if stamp_ns - v.stamp_ns >= self.refresh_ns:
-                continue
-            if pos is not None and v.position is not None:
-                if float(np.sum((v.position - pos) ** 2)) > self.place_radius_m ** 2:
-                    continue
-                if yaw is not None and v.yaw is not None:
-                    d = abs((yaw - v.yaw + math.pi) % (2 * math.pi) - math.pi)
-                    if d > self.heading_tolerance_rad:
-                        continue
+        if not self.views:
+            return True
+        t, xyz, has_xyz, yw, has_yaw = self._arrays()
+        ok = (stamp_ns - t) < self.refresh_ns
+        if position is not None:
+            pos = np.asarray(position, np.float64)
+            near = ((xyz - pos) ** 2).sum(axis=1) <= self.place_radius_m ** 2
+            ok &= near | ~has_xyz
+            if yaw is not None:
+                d = np.abs((yaw - yw + math.pi) % (2 * math.pi) - math.pi)
+                ok &= (d <= self.heading_tolerance_rad) | ~has_yaw | ~has_xyz
+        for k in np.flatnonzero(ok)[::-1].tolist():  # newest first: the likeliest match
+            v = self.views[k]
             if len(ids - v.object_ids) / len(ids) >= self.min_new_fraction:
                 continue
             if descriptor is not None and v.descriptor is not None and \
@@ -139,6 +141,21 @@ class KeyframePolicy:
                 continue
             return False
         return True
+
+    def _arrays(self):
+        """Stamps, positions, headings of the kept views as arrays (cached until the views change)."""
+        c = getattr(self, "_cache", None)
+        if c is not None and c[0] is self.views and c[1] == len(self.views):
+            return c[2]
+        v = self.views
+        t = np.array([x.stamp_ns for x in v], np.int64)
+        has_xyz = np.array([x.position is not None for x in v], bool)
+        xyz = np.array([x.position if x.position is not None else (np.nan,) * 3 for x in v], np.float64).reshape(-1, 3)
+        has_yaw = np.array([x.yaw is not None for x in v], bool)
+        yw = np.array([x.yaw if x.yaw is not None else 0.0 for x in v], np.float64)
+        arrays = (t, xyz, has_xyz, yw, has_yaw)
+        self._cache = (v, len(v), arrays)
+        return arrays
 
     def taken(self, stamp_ns: int, visible_ids: Iterable[int], position=None, yaw: Optional[float] = None,
               descriptor: Optional[np.ndarray] = None) -> None:
