@@ -119,6 +119,7 @@ def run(style: str, seed: int, frames: int, short: int, n_spots: int, change_eve
             stack.observe(dataclasses.replace(pool[order[f]], stamp_ns=t0 + f * STEP_NS))
             if f + 1 == short:
                 out["short"] = size_now(stack, path)
+                out["changes_at_short"] = out["changes"]
         out["long"] = size_now(stack, path)
         stack.end_session(t0 + frames * STEP_NS)
     out["s_per_frame"] = (time.perf_counter() - t_start) / frames
@@ -158,9 +159,11 @@ def main() -> None:
                       f"{s['placements']:>3d}>{lg['placements']:<3d} {s['events']:>3d}>{lg['events']:<3d} "
                       f"{s['trajectory']:>4d}>{lg['trajectory']:<4d} {s['rss']:6.0f}>{lg['rss']:<6.0f} "
                       f"{r['s_per_frame'] * 1e3:5.1f} {r['changes']}", flush=True)
-                if r["changes"]:
-                    print(f"{'':15s} bytes per change (world memory): "
-                          f"{(lg['world_bytes'] - s['world_bytes']) / r['changes'] / 1e3:.1f} kB", flush=True)
+                n_chg = r["changes"] - r["changes_at_short"]
+                if n_chg:
+                    print(f"{'':15s} {n_chg} changes between the two readings: world memory grew "
+                          f"{(lg['world_bytes'] - s['world_bytes']) / 1e3:.1f} kB = "
+                          f"{(lg['world_bytes'] - s['world_bytes']) / n_chg / 1e3:.1f} kB per change", flush=True)
                 rows.append(r)
     g = np.array([r["growth"] for r in rows])
     w = np.array([r["world_growth"] for r in rows])

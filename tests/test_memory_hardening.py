@@ -144,6 +144,16 @@ def test_more_than_a_day_ahead_is_refused_unless_a_session_begins_there(tmp_path
         m.ingest([obs(1, T0 + 20 * DAY)])
 
 
+def test_forward_bound_applies_record_by_record_within_a_batch(tmp_path):
+    H = 3600 * S
+    with LongTermMemory(tmp_path / "a.db") as m:
+        m.ingest([obs(1, T0), obs(1, T0 + 12 * H)])
+        m.ingest([obs(1, T0 + 30 * H), obs(1, T0 + 50 * H)])  # each within a day of the one before
+        with pytest.raises(OutOfOrderError):
+            m.ingest([obs(1, T0 + 60 * H), obs(1, T0 + 90 * H)])
+        assert m.latest_stamp_ns == T0 + 50 * H
+
+
 @pytest.mark.parametrize("oid", [np.uint64(2**63 + 5), 2**63, 2**64 + 1], ids=["uint64", "2**63", "2**64+1"])
 def test_ids_beyond_int64_are_refused_not_wrapped(tmp_path, oid):
     with open_stack(tmp_path / "a.db", perception=None) as st:

@@ -77,8 +77,8 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore):
     ``move_tolerance_m``: an observation within this distance of the open placement's anchor (its
     first sighting) and in the same room/receptacle extends that placement; ``reorder_tolerance_ns``:
     how far behind the newest stored stamp a new record may be; ``max_forward_jump_ns``: how far
-    ahead of the newest stored record (or of the open session's start, whichever is later) a record
-    may be (default one day; :meth:`begin_session` may start a session any time later, which is how
+    ahead of the newest record before it (stored, earlier in the batch, or the open session's start) a
+    record may be (default one day; :meth:`begin_session` may start a session any time later, which is how
     a caller says "time jumped"); ``keyframe_budget_bytes``: total size of stored keyframe images; ``max_bytes``: hard size
     cap of the file (SQLite ``max_page_count``), writes beyond it fail with :class:`StoreFullError`;
     ``synchronous``: "FULL" (default, survives power loss) or "NORMAL" (survives process kill);
@@ -248,28 +248,32 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore):
 
     def _check_order(self, stamps: np.ndarray, what: str, latest: Optional[int] = None) -> None:
         """Raise :class:`OutOfOrderError` unless ``stamps`` fit after ``latest`` (default: the newest
-        stored stamp): not older than the reorder tolerance, not further ahead than
-        ``max_forward_jump_ns`` of the newest record or the open session's start."""
+        stored stamp): not older than the reorder tolerance, and none further ahead than
+        ``max_forward_jump_ns`` of the newest record before it (stored, the open session's start,
+        or earlier in this batch)."""
         if stamps.size == 0:
             return
         if latest is None:
             latest = self._latest
-        lo, hi = int(stamps.min()), int(stamps.max())
+        lo = int(stamps.min())
         if latest is not None and lo < latest - self.reorder_tolerance_ns:
             raise OutOfOrderError(
                 f"{what} stamp {lo} is {(latest - lo) * 1e-9:.3f} s older than the newest stored record "
                 f"({latest}); the reorder tolerance is {self.reorder_tolerance_ns * 1e-9:.3f} s")
+        # Forward bound: no record more than max_forward_jump_ns after the newest record before it
+        # (stored, the open session's start, or earlier in this batch).
         refs = [r for r in (latest, self._session_start) if r is not None]
-        if refs:
-            ref = max(refs)
-            if hi > ref + self.max_forward_jump_ns:
+        s = np.unique(stamps)
+        chain = np.concatenate([np.asarray([max(refs)] if refs else [], np.int64), s])
+        if chain.size > 1:
+            gaps = np.diff(np.maximum.accumulate(chain))
+            k = int(np.argmax(gaps))
+            if int(gaps[k]) > self.max_forward_jump_ns:
+                t, before = int(chain[k + 1]), int(np.max(chain[:k + 1]))
                 raise OutOfOrderError(
-                    f"{what} stamp {hi} is {(hi - ref) * 1e-9 / 3600:.1f} h after the newest stored record or "
-                    f"session start ({ref}); the most allowed is {self.max_forward_jump_ns * 1e-9 / 3600:.1f} h "
+                    f"{what} stamp {t} is {(t - before) * 1e-9 / 3600:.1f} h after the newest record before it "
+                    f"({before}); the most allowed is {self.max_forward_jump_ns * 1e-9 / 3600:.1f} h "
                     "(wrong time unit? after a real gap, begin_session() at the new time first)")
-        elif hi - lo > self.max_forward_jump_ns:
-            raise OutOfOrderError(f"{what} stamps span {(hi - lo) * 1e-9 / 3600:.1f} h in one batch; the most "
-                                  f"allowed is {self.max_forward_jump_ns * 1e-9 / 3600:.1f} h")
 
     def knows_object(self, object_id: int) -> bool:
         """Whether the store holds an object with this id (writer side)."""
