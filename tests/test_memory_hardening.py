@@ -391,3 +391,20 @@ def test_stack_open_is_fast_enough_with_many_kept_keyframes(tmp_path):
     with open_stack(tmp_path / "a.db", perception=None) as st:
         assert len(st.keyframe_policy.views) == 200
     assert time.perf_counter() - t < 5.0
+
+
+# ---------------------------------------------------------------- structure (issue 15)
+def test_stack_uses_no_private_name_of_another_object():
+    import ast
+
+    tree = ast.parse((ROOT / "robomem/stack.py").read_text())
+    bad = [f"line {n.lineno}: .{n.attr}" for n in ast.walk(tree)
+           if isinstance(n, ast.Attribute) and n.attr.startswith("_") and not n.attr.startswith("__")
+           and not (isinstance(n.value, ast.Name) and n.value.id == "self")]
+    assert not bad, bad
+
+
+def test_memory_modules_stay_under_600_lines():
+    long = {p.name: n for p in (ROOT / "robomem/memory").glob("*.py")
+            if (n := len(p.read_text().splitlines())) > 600}
+    assert not long and len((ROOT / "robomem/stack.py").read_text().splitlines()) <= 600, long
