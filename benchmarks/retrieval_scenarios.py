@@ -300,9 +300,9 @@ def run_seed(seed: int, days: int, per_category: int, perception: str, tmp: Path
     path = tmp / f"seed{seed}-{perception}.db"
     kwargs = {"perception": None} if perception == "gt" else {}
     if perception == "real":
-        from robomem.mapping import Octree
+        from robomem.mapping import OccupancyOctree
         from robomem.perception import PerceptionPipeline
-        kwargs = {"perception": PerceptionPipeline(octree=Octree(0.05))}
+        kwargs = {"perception": PerceptionPipeline(octree=OccupancyOctree(resolution=0.05, max_range=5.0))}
     with robomem.open(path, **kwargs) as stack:
         for k in range(n):
             if k >= 1:
