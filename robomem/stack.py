@@ -44,6 +44,7 @@ from robomem.memory.records import (
 )
 from robomem.memory.shortterm import ShortTermMemory
 from robomem.memory.trajectory import TrajectoryThinner
+from robomem.mapping.map_memory import open_map, pop_map_settings  # map (issue 11)
 from robomem.observations import EventKind, ObjectEvent, ObjectObservation
 
 __all__ = ["open", "MemoryStack", "WhereAnswer"]
@@ -83,6 +84,13 @@ class MemoryStack:
     ``keyframe_budget_bytes``, ``max_bytes``, ``synchronous``, ...). Every setting is checked when
     the stack opens (:class:`~robomem.errors.InvalidInputError` naming it), not at the first frame.
 
+    Map (issue 11): ``map="auto"`` (default) gives the stack an occupancy map (:attr:`map`, a
+    :class:`~robomem.mapping.map_memory.MapMemory`) that every observed frame updates before
+    perception, that perception uses for rooms and places, and that is stored in the same file on
+    the consolidation rhythm and at session end (snapshot); ``map_resolution``, ``map_max_range``,
+    ``map_discretize``, ``map_decay``, ``map_stride``, ``map_session_prior`` set it
+    (:class:`~robomem.mapping.map_memory.MapSettings`); ``map=None`` disables it.
+
     Durability: records are durable once consolidated (:meth:`flush`, the consolidation rhythm,
     :meth:`end_session`, :meth:`close`); at most ``consolidation_interval_ns`` of data time is lost
     on a crash."""
@@ -103,6 +111,7 @@ class MemoryStack:
             raise InvalidInputError(f"perception_settings must be a dict, got {type(perception_settings).__name__}")
         if not (perception is None or perception == "auto" or hasattr(perception, "process")):
             raise InvalidInputError(f"perception must be None, 'auto' or a pipeline with process(), got {perception!r}")
+        map_choice, map_settings = pop_map_settings(store_settings)  # map (issue 11)
         unknown = sorted(set(store_settings) - set(STORE_SETTINGS))
         if unknown:
             raise InvalidInputError(f"unknown MemoryStack setting(s) {unknown}; known store settings: "
@@ -111,6 +120,8 @@ class MemoryStack:
         clock = ConsolidationClock(consolidation_interval_ns)
         thinner = TrajectoryThinner(waypoint_spacing_m, stop_radius_m)
         self.long_term = LongTermMemory(path, readonly, **store_settings)
+        #: the occupancy map (MapMemory) or None; see the class doc (map, issue 11)
+        self.map = open_map(map_choice, map_settings, self.long_term.connection, readonly)
         self.readonly = bool(readonly)
         self.short_term = short_term
         self.clock = clock
@@ -142,7 +153,8 @@ class MemoryStack:
             except ImportError:
                 self._perception = None
             else:
-                self._perception = PerceptionPipeline(**self._perception_settings)
+                extra = {} if self.map is None else {"octree": self.map.octree, "integrate_depth": False}  # map
+                self._perception = PerceptionPipeline(**{**extra, **self._perception_settings})
         return self._perception
 
     @property
@@ -180,6 +192,8 @@ class MemoryStack:
         self.long_term.check_session_start(stamp_ns, self._pending_latest)
         self.flush()
         sid = self.long_term.begin_session(name, stamp_ns, info)
+        if self.map is not None:  # map (issue 11)
+            self.map.begin_session()
         p = self._perception
         if p is not None and not isinstance(p, str) and hasattr(p, "new_session"):
             p.new_session()
@@ -194,6 +208,11 @@ class MemoryStack:
         self.long_term.check_session_end(stamp_ns, self._pending_latest)
         self._pending_traj.extend(self.thinner.finish())
         self.flush()
+        p = self._perception  # map (issue 11): rooms/places from the whole session's map, then its snapshot
+        if self.map is not None and not isinstance(p, (str, type(None))) and getattr(p, "octree", None) is not None:
+            p.update_structure()
+        if self.map is not None:
+            self.map.snapshot(self.long_term.session_id, stamp_ns)
         graph = scene_graph if scene_graph is not None else self.scene_graph
         sid = self.long_term.end_session(stamp_ns, graph)
         self.long_term.forget(stamp_ns, self.forgetting)
@@ -219,6 +238,8 @@ class MemoryStack:
         if p is None:
             raise InvalidInputError("no perception pipeline available (robomem.perception missing); "
                                     "use record() with observations you produced")
+        if self.map is not None:  # map (issue 11): depth into the octree first (DESIGN data flow)
+            self.map.insert(frame)
         result = p.process(frame)
         T = frame.T_world_camera
         if room_id is None:
@@ -300,6 +321,8 @@ class MemoryStack:
         """Consolidate pending short-term records into the long-term store (one transaction).
         When it returns they are durable. On failure (e.g. disk full) they stay pending."""
         self._writable()
+        if self.map is not None:  # map (issue 11): changed map blocks, on the same rhythm
+            self.map.persist(self._pending_latest)
         if not (self._pending_obs or self._pending_events or self._pending_traj):
             return None
         rep = self.long_term.ingest_validated(concat_columns(self._pending_obs), self._pending_events,
@@ -386,6 +409,20 @@ class MemoryStack:
         """Answer a question in words (times relative to the store's clock) -> ``Answer``."""
         from robomem import retrieval
         return retrieval.ask(self, text, now_ns)
+
+    # map (issue 11) -------------------------------------------------------------------------
+    def map_at(self, stamp_ns: Optional[int] = None, *, session_id: Optional[int] = None):
+        """The occupancy map as of ``stamp_ns`` or session ``session_id`` (see :meth:`MapMemory.map_at`)."""
+        return self._need_map().map_at(stamp_ns, session_id=session_id)
+
+    def map_changes(self, t1_ns: int, t2_ns: Optional[int] = None, **settings):
+        """Voxels and regions that changed state between two times (see :meth:`MapMemory.changes`)."""
+        return self._need_map().changes(t1_ns, t2_ns, **settings)
+
+    def _need_map(self):
+        if self.map is None:
+            raise InvalidInputError("this stack has no map (opened with map=None)")
+        return self.map
 
 
 def open(path: str | os.PathLike, readonly: bool = False, **settings) -> MemoryStack:  # noqa: A001
