@@ -121,7 +121,11 @@ class MemoryStack:
         thinner = TrajectoryThinner(waypoint_spacing_m, stop_radius_m)
         self.long_term = LongTermMemory(path, readonly, **store_settings)
         #: the occupancy map (MapMemory) or None; see the class doc (map, issue 11)
-        self.map = open_map(map_choice, map_settings, self.long_term.connection, readonly)
+        try:
+            self.map = open_map(map_choice, map_settings, self.long_term.connection, readonly)
+        except BaseException:
+            self.long_term.close()  # a refused map must not leave the writer lock held
+            raise
         self.readonly = bool(readonly)
         self.short_term = short_term
         self.clock = clock
