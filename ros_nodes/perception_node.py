@@ -44,7 +44,7 @@ class PerceptionNode(RobomemNode):
     DEFAULTS = {
         "world_frame": "map", "camera_frame": "",           # "" = the image header's frame_id
         "pose_source": "tf",                                 # tf | pose | odom (the last two feed the TF buffer)
-        "use_instances": True, "slop_s": 0.02, "tf_tolerance_s": 0.1, "depth_scale_16u": 0.001,
+        "use_instances": True, "slop_s": 0.02, "tf_tolerance_s": 0.05, "depth_scale_16u": 0.001,
         "queue_size": 30, "resolution": 0.05, "max_range": 6.0, "map_stride": 2, "structure_every": 50,
         "publish_period_s": 1.0, "grid_z_min": 0.1, "grid_z_max": 1.9,
     }
