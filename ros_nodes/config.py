@@ -10,11 +10,16 @@ NODE_NAMES = {"bridge": "robomem_sim_bridge", "perception": "robomem_perception"
 
 
 def share_dir() -> Path:
-    """The repository root when running from a checkout, else ``<prefix>/share/robomem``."""
+    """The repository root when running from a checkout, else the installed ``share/robomem``
+    (found through the ament index on a ROS 2 install, else under ``sys.prefix``)."""
     here = Path(__file__).resolve().parents[1]
     if (here / "config" / "robomem.yaml").is_file():
         return here
-    return Path(sys.prefix) / "share" / "robomem"
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        return Path(get_package_share_directory("robomem"))
+    except Exception:  # noqa: BLE001 - no ament index (pip-only install)
+        return Path(sys.prefix) / "share" / "robomem"
 
 
 def default_config() -> Path:
