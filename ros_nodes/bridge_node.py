@@ -33,6 +33,7 @@ class SimBridgeNode(RobomemNode):
         "seed": 0, "style": "", "n_rooms": 3, "n_objects": 25, "width": 320, "height": 240, "hfov_deg": 90.0,
         "rate_hz": 15.0, "autopilot": "tour", "turn_deg": 20.0, "pitch_deg": -20.0, "publish_when_idle": False,
         "world_frame": "map", "base_frame": "base_link", "camera_frame": "camera_optical", "max_frames": 0,
+        "prerender": False,     # render the whole tour first, then stream it at rate_hz (benchmarks)
     }
 
     def __init__(self, overrides: Optional[dict] = None, **kwargs) -> None:
@@ -50,6 +51,13 @@ class SimBridgeNode(RobomemNode):
         self._cmd: Optional[tuple[float, float, float]] = None     # (vx, wz, wall time received)
         self.sent = 0
         self.done = False
+        self._rendered: list = []
+        self._next = None
+        if p["prerender"] and self._plan is not None:
+            for res in self._plan:
+                self._rendered.append((res.frame, self.sim.agent_state()))
+            self._plan = iter(self._rendered)
+            self.get_logger().info(f"pre-rendered {len(self._rendered)} frames")
         self.pub_rgb = self.create_publisher(Image, "camera/rgb", SENSOR_QOS)
         self.pub_depth = self.create_publisher(Image, "camera/depth", SENSOR_QOS)
         self.pub_inst = self.create_publisher(Image, "camera/instances", SENSOR_QOS)
@@ -104,7 +112,9 @@ class SimBridgeNode(RobomemNode):
         """One motion step; False when nothing moves (idle)."""
         if self._plan is not None:
             try:
-                next(self._plan)
+                step = next(self._plan)
+                if isinstance(step, tuple):          # pre-rendered (frame, agent state)
+                    self._next = step
                 return True
             except StopIteration:
                 self._plan = None
@@ -137,10 +147,11 @@ class SimBridgeNode(RobomemNode):
 
     def publish_frame(self) -> None:
         p = self.params
-        obs = self.sim.render()
-        f = obs.frame
+        if self._next is not None:
+            (f, s), self._next = self._next, None
+        else:
+            f, s = self.sim.render().frame, self.sim.agent_state()
         ns = f.stamp_ns
-        s = self.sim.agent_state()
         T_wb = np.eye(4)
         T_wb[:2, :2] = [[math.cos(s.yaw), -math.sin(s.yaw)], [math.sin(s.yaw), math.cos(s.yaw)]]
         T_wb[:3, 3] = s.position
