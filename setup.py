@@ -44,5 +44,5 @@ setup(
     packages=find_packages(include=["robomem", "robomem.*", "sim", "sim.*", "ros_nodes", "ros_nodes.*"]),
     install_requires=_requirements(),
     data_files=_data_files(),
-    entry_points={"console_scripts": ["robomem=robomem.cli:main", "robomem-ros=ros_nodes.runner:main"]},
+    entry_points={"console_scripts": ["robomem=robomem.cli:main", "robomem-ros=ros_nodes.cli:main"]},
 )

@@ -5,6 +5,9 @@ the occupancy grid and the scene-graph markers arrive here."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from collections import Counter
 
 import numpy as np
@@ -62,6 +65,10 @@ def test_bridge_and_stack_processes_answer_queries_and_publish_map(ros_graph):  
             assert st["processed"] >= 0.9 * got["sent"], (st, got["sent"])
             assert stack.poll() is None and bridge.poll() is None
             c.wait_for(lambda: cli.service_is_ready(), 10, "the query service")
+            # a fourth process records the stack's outputs to MCAP while we ask
+            rec = subprocess.Popen([sys.executable, "-m", "ros_nodes.cli", "record", str(tmp / "rec"), "--duration", "6"],
+                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            time.sleep(2.0)
             truth = _ground_truth()
             checked = []
             for label, (pos, room_type) in sorted(truth.items()):
@@ -91,9 +98,22 @@ def test_bridge_and_stack_processes_answer_queries_and_publish_map(ros_graph):  
             assert (g == 100).sum() > 50 and (g == 0).sum() > 500
             cubes = [m for m in got["markers"].markers if m.type == Marker.CUBE]
             assert len(cubes) >= len(checked)
+            out, _ = rec.communicate(timeout=60)
+            text = out.decode()
+            counts = json.loads(text[text.index("{"):])
+            assert counts["/map"] >= 1 and counts["/scene_graph"] >= 1 and counts["/memory/answers"] >= 3, counts
     finally:
         rc_bridge, rc_stack = stop(bridge), stop(stack)
     assert rc_stack == 0 and rc_bridge == 0, (tmp / "stack.log").read_text()[-3000:]
     import robomem
     with robomem.open(db, readonly=True) as mem:        # the memory outlived the process
         assert mem.where_is(checked[0][0])
+    from rosbags.highlevel import AnyReader
+
+    from ros_nodes.bags import typestore
+    with AnyReader([tmp / "rec"], default_typestore=typestore()) as r:   # the recording is a readable MCAP bag
+        topics = Counter(c.topic for c, _, _ in r.messages())
+        grid = next(r.deserialize(raw, c.msgtype) for c, _, raw in r.messages() if c.topic == "/map")
+    assert topics["/map"] >= 1 and topics["/scene_graph"] >= 1 and topics["/memory/answers"] >= 3
+    assert grid.info.width * grid.info.height == len(grid.data)
+    print("checked (label, position error m, room type, true room type, text):", *checked, sep="\n  ")
