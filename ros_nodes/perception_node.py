@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import queue
+from collections import deque
 import threading
 import time
 from typing import Optional
 
+import numpy as np
 from nav_msgs.msg import OccupancyGrid, Odometry
 from geometry_msgs.msg import PoseStamped
 from robomem_msgs.msg import InstanceLabels
@@ -83,6 +85,8 @@ class PerceptionNode(RobomemNode):
         self.pub_stats = self.create_publisher(String, "perception/stats", RELIABLE_QOS)
         self._changed = False
         self._last_pub = 0.0
+        self._cpu: deque = deque(maxlen=1000)     # per processed frame: this thread's CPU seconds
+        self._wall: deque = deque(maxlen=1000)
         self._last_structure = 0
         self._stop = threading.Event()
         self._worker = threading.Thread(target=self._work, name="robomem-perception", daemon=True)
@@ -185,6 +189,7 @@ class PerceptionNode(RobomemNode):
                 self.publish_outputs()
 
     def _process(self, msgs) -> None:
+        c0, w0 = time.thread_time(), time.perf_counter()
         try:
             frame = self._frame(msgs)
             if self.memory is not None:
@@ -201,6 +206,8 @@ class PerceptionNode(RobomemNode):
             self.drop("frame (internal error)", exc)
             return
         self.counts["processed"] += 1
+        self._cpu.append(time.thread_time() - c0)
+        self._wall.append(time.perf_counter() - w0)
         self._changed = True
 
     def _structure(self) -> None:
@@ -233,7 +240,9 @@ class PerceptionNode(RobomemNode):
     def stats(self) -> dict:
         return {**self.counts, "sync_dropped": self.sync.dropped, "queued": self._queue.qsize(),
                 "dropped": dict(self.dropped), "objects": self.pipeline.scene_graph.num_nodes("object"),
-                "rooms": self.pipeline.scene_graph.num_nodes("room")}
+                "rooms": self.pipeline.scene_graph.num_nodes("room"),
+                "cpu_ms_p50": round(1e3 * float(np.median(self._cpu)), 2) if self._cpu else None,
+                "wall_ms_p50": round(1e3 * float(np.median(self._wall)), 2) if self._wall else None}
 
     def publish_stats(self) -> None:
         self.pub_stats.publish(String(data=json.dumps(self.stats())))
