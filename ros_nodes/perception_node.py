@@ -196,9 +196,9 @@ class PerceptionNode(RobomemNode):
                 self.memory.observe(frame)
             else:
                 self.pipeline.process(frame)
-            with self._locked():
-                self.octree.insert_depth(frame.depth, frame.intrinsics, frame.T_world_camera,
-                                         stride=int(self.params["map_stride"]), stamp_ns=frame.stamp_ns)
+            # Only this worker thread touches the octree: no lock (queries are not held up).
+            self.octree.insert_depth(frame.depth, frame.intrinsics, frame.T_world_camera,
+                                     stride=int(self.params["map_stride"]), stamp_ns=frame.stamp_ns)
         except (ValueError, UnknownFrameError) as exc:   # robomem errors are ValueErrors
             self.drop(_kind(exc), exc)
             return
@@ -212,23 +212,24 @@ class PerceptionNode(RobomemNode):
 
     def _structure(self) -> None:
         pl = self.pipeline
-        with self._locked():
-            if not self.octree.num_voxels:
-                return
-            pl.update_structure(self.octree.project_2d(pl.floor_z + pl.room_band[0], pl.floor_z + pl.room_band[1]))
+        if not self.octree.num_voxels:
+            return
+        grid = self.octree.project_2d(pl.floor_z + pl.room_band[0], pl.floor_z + pl.room_band[1])
+        with self._locked():          # the graph changes: queries read its rooms
+            pl.update_structure(grid)
         self._last_structure = self.pipeline.frames_processed
 
     def _locked(self):
         return self.memory.lock if self.memory is not None else _NoLock()
 
     def publish_outputs(self) -> None:
-        """Publish the grid, the voxel cloud, the scene-graph markers and the stats now."""
+        """Publish the grid, the voxel cloud, the scene-graph markers and the stats (worker thread)."""
         p = self.params
         now = self.get_clock().now().nanoseconds
-        with self._locked():
-            grid = self.octree.project_2d(p["grid_z_min"], p["grid_z_max"]) if self.octree.num_voxels else None
-            pts = self.octree.occupied_voxels()
-            markers = graph_markers(self.pipeline.scene_graph, p["world_frame"], now)
+        # Called from the worker thread, the only writer of the octree and the graph: no lock needed.
+        grid = self.octree.project_2d(p["grid_z_min"], p["grid_z_max"]) if self.octree.num_voxels else None
+        pts = self.octree.occupied_voxels()
+        markers = graph_markers(self.pipeline.scene_graph, p["world_frame"], now)
         if grid is not None:
             self.pub_grid.publish(grid_to_msg(OccupancyGrid, grid, p["world_frame"], now))
         self.pub_cloud.publish(points_to_cloud(PointCloud2, PointField, pts, p["world_frame"], now))
