@@ -30,6 +30,7 @@ ROS_MSGS := $(wildcard ros_nodes/robomem_msgs/*.* ros_nodes/robomem_msgs/*/*.* r
 ros: $(ROS_STAMP)
 
 $(ROS_STAMP): $(STAMP) requirements-ros.txt scripts/ros/build_msgs.sh $(ROS_MSGS)
+	bash scripts/ros/ensure_build_tools.sh
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-ros.txt -c constraints.txt
 	VIRTUAL_ENV=$(abspath $(VENV)) BUILD_DIR=build/ros bash scripts/ros/build_msgs.sh ros_nodes/robomem_msgs $(VENV)
 	test -f $(VENV)/share/tf2_msgs/robomem-standin || ! $(PY) -c "import tf2_msgs.msg" 2>/dev/null || exit 0; \
