@@ -138,6 +138,9 @@ class PerceptionNode(RobomemNode):
     # ------------------------------------------------------------------ processing (worker thread)
     def _frame(self, msgs) -> Frame:
         rgb_msg, depth_msg = msgs[0], msgs[1]
+        deadline = time.monotonic() + 0.2      # camera_info / transforms may arrive just after the images
+        while self.intrinsics is None and time.monotonic() < deadline:
+            time.sleep(0.005)
         K = self.intrinsics
         if K is None:
             raise BadMessageError("no camera_info received yet")
@@ -161,12 +164,12 @@ class PerceptionNode(RobomemNode):
     def _lookup(self, camera: str, t: int):
         world = self.params["world_frame"]
         tol = int(self.params["tf_tolerance_s"] * 1e9)
-        deadline = time.monotonic() + 0.1
+        deadline = time.monotonic() + 0.2
         while True:
             try:
                 return self.tf.lookup(world, camera, t, tol)
             except UnknownFrameError:
-                if camera in self.tf.frames() and time.monotonic() < deadline:
+                if time.monotonic() < deadline:
                     time.sleep(0.005)      # the transform for this stamp may still be on its way
                     continue
                 raise
