@@ -5,6 +5,7 @@ the occupancy grid and the scene-graph markers arrive here."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -43,7 +44,9 @@ def test_bridge_and_stack_processes_answer_queries_and_publish_map(ros_graph):  
     from ros_nodes.procs import RosClient, start_runner, stop
     env, tmp = ros_graph
     db = tmp / "house.db"
-    stack = start_runner("perception,memory,query", {"robomem_memory": {"store": str(db)}}, env, tmp, "stack")
+    # a deep processing queue: this test checks answers, not throughput (benchmarks/ros_pipeline.py does)
+    stack = start_runner("perception,memory,query", {"robomem_memory": {"store": str(db)},
+                                                     "robomem_perception": {"queue_size": 1000}}, env, tmp, "stack")
     bridge = start_runner("bridge", {"robomem_sim_bridge": BRIDGE}, env, tmp, "bridge")
     got: dict = {"stats": None, "done": False, "grid": None, "markers": None, "sent": 0}
     try:
@@ -60,15 +63,15 @@ def test_bridge_and_stack_processes_answer_queries_and_publish_map(ros_graph):  
             c.wait_for(lambda: got["done"], 150, "the bridge to finish its tour")
             # the stack catches up: everything synced was processed and the rooms were computed
             c.wait_for(lambda: got["stats"] and got["stats"]["queued"] == 0 and got["stats"]["rooms"] > 0
-                       and got["stats"]["synced"] >= 0.9 * got["sent"], 60, "the stack to catch up")
+                       and got["stats"]["synced"] >= 0.9 * got["sent"], 180, "the stack to catch up")
             st = got["stats"]
             assert st["processed"] >= 0.9 * got["sent"], (st, got["sent"])
             assert stack.poll() is None and bridge.poll() is None
             c.wait_for(lambda: cli.service_is_ready(), 10, "the query service")
             # a fourth process records the stack's outputs to MCAP while we ask
-            rec = subprocess.Popen([sys.executable, "-m", "ros_nodes.cli", "record", str(tmp / "rec"), "--duration", "6"],
+            rec = subprocess.Popen([sys.executable, "-m", "ros_nodes.cli", "record", str(tmp / "rec")],
                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            time.sleep(2.0)
+            c.wait_for(lambda: n.count_subscribers("/memory/answers") >= 1, 60, "the recorder to subscribe")
             truth = _ground_truth()
             checked = []
             for label, (pos, room_type) in sorted(truth.items()):
@@ -98,6 +101,8 @@ def test_bridge_and_stack_processes_answer_queries_and_publish_map(ros_graph):  
             assert (g == 100).sum() > 50 and (g == 0).sum() > 500
             cubes = [m for m in got["markers"].markers if m.type == Marker.CUBE]
             assert len(cubes) >= len(checked)
+            time.sleep(1.0)
+            rec.send_signal(signal.SIGINT)                # stop recording: the bag is closed cleanly
             out, _ = rec.communicate(timeout=60)
             text = out.decode()
             counts = json.loads(text[text.index("{"):])
