@@ -18,7 +18,7 @@ $(STAMP): requirements.txt constraints.txt scripts/ensure_system_deps.sh setup.p
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-test: venv
+test: venv ros
 	$(VENV)/bin/pytest
 
 # --- ROS 2 from the pip wheels (docs/ros2.md): rclpy + messages, then the robomem_msgs interfaces
