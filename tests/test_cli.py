@@ -114,3 +114,24 @@ def test_bad_arguments_exit_2_with_a_message(store, tmp_path, args, words):
     assert "Traceback" not in p.stderr
     assert store.read_bytes() == before
     assert not (tmp_path / "none.db").exists()
+
+
+def test_docs_service_examples_run(tmp_path):
+    """Every ```python and ```bash block of docs/service.md, in order, in an empty directory."""
+    import re
+    text = (ROOT / "docs" / "service.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```(python|bash)\n(.*?)```", text, re.S)
+    assert len(blocks) >= 4
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1", COLUMNS="200")
+    outputs = []
+    for lang, code in blocks:
+        if lang == "python":
+            cmd = [sys.executable, "-c", code]
+        else:
+            code = re.sub(r"^robomem ", f"{sys.executable} -m robomem.cli ", code, flags=re.M)
+            cmd = ["bash", "-e", "-c", code]
+        p = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, (lang, code[:200], p.stderr[-2000:])
+        outputs.append(p.stdout)
+    shown = re.search(r"```text\n(.*?)```", text, re.S).group(1)
+    assert _rows(shown) == _rows(outputs[1])[:len(_rows(shown))]     # the table shown is the real output

@@ -42,6 +42,7 @@ class ServeConfig:
     burst: Optional[float] = None
     workers: int = 1
     log_level: str = "warning"
+    telemetry: bool = False
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -104,7 +105,9 @@ def create_app(config: ServeConfig, stack=None):
             if own:
                 state["stack"].close()
 
-    app = FastAPI(title="robomem", version=robomem.__version__, lifespan=lifespan,
+    # FastAPI's built-in OpenTelemetry hooks cost a provider lookup per request; off unless asked for
+    telemetry = {"tracing": False, "metrics": False, "logs": False} if not config.telemetry else None
+    app = FastAPI(title="robomem", version=robomem.__version__, lifespan=lifespan, telemetry=telemetry,
                   description="Read-only queries over a robomem store: where things are, what changed, "
                               "where the robot was, and questions in words. See docs/service.md.",
                   responses={400: {"model": m.Error}, 401: {"model": m.Error}, 413: {"model": m.Error},
