@@ -202,11 +202,13 @@ def _cmd_serve(sub) -> None:
     p.add_argument("--burst", type=float, default=None, help="rate-limit bucket size (default 2 x rate)")
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
     p.add_argument("--log-level", default="warning")
+    p.add_argument("--no-warm", action="store_true",
+                   help="do not load the label-embedding model at start (the first question then waits for it)")
 
     def run(args) -> int:
         from robomem.service.http import ServeConfig, serve
         cfg = ServeConfig(args.store, args.host, args.port, _read_token(args.token_file), args.max_body, args.rate,
-                          args.burst, max(1, args.workers), args.log_level)
+                          args.burst, max(1, args.workers), args.log_level, warm=not args.no_warm)
         serve(cfg)
         return 0
     p.set_defaults(run=run)

@@ -45,7 +45,7 @@ class Server:
                                       "--port", str(self.port), *args], env=env or _env(),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    def wait_ready(self, headers: dict | None = None, timeout: float = 60.0) -> "Server":
+    def wait_ready(self, headers: dict | None = None, timeout: float = 120.0) -> "Server":
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -93,7 +93,7 @@ def server(store):
 
 @pytest.fixture(scope="module")
 def client(server):
-    with httpx.Client(base_url=server.url + "/v1", timeout=10.0) as c:
+    with httpx.Client(base_url=server.url + "/v1", timeout=60.0) as c:
         yield c
 
 
@@ -124,12 +124,41 @@ def test_answers_are_the_python_functions_json(client, store):
     assert client.post("/where-was-i", json={"at_ns": T0 + 10 * DAY}).json() is None
 
 
+QUESTIONS = ["where is the mug?", "where did I leave my keys?", "is the laptop still in room 2?",
+             "what colour are the walls?", "where is the unicorn?", "mug'; DROP TABLE objects; --"]
+QUERIES = [{"type": "where_is", "target": {"label": "mug"}}, {"type": "history", "target": {"label": "mug"}},
+           {"type": "where_was_i", "at_ns": T0 + 3 * S}, {"type": "changes", "t0_ns": T0, "t1_ns": T0 + 2 * DAY},
+           {"type": "count", "label": "mug"}, {"type": "when_seen", "target": {"label": "keys"}, "which": "last"}]
+
+
+def test_ask_and_query_answer_as_python_does(client, store):
+    import robomem
+    from robomem.retrieval import ask, answer, query_from_dict
+    with robomem.open(store, readonly=True, perception=None) as stack:
+        expect_ask = [ask(stack, q).to_dict() for q in QUESTIONS]
+        expect_query = [answer(stack, query_from_dict(q)).to_dict() for q in QUERIES]
+    got_ask = [client.post("/ask", json={"text": q}).json() for q in QUESTIONS]
+    assert got_ask == expect_ask
+    assert got_ask[0]["kind"] == "objects" and got_ask[0]["evidence"][0]["object_id"] == 2
+    assert got_ask[3]["kind"] == "unsupported" and got_ask[4]["kind"] == "dont_know"
+    assert [client.post("/query", json=q).json() for q in QUERIES] == expect_query
+    # every answer carries the query it answered, in the retrieval package's schema
+    assert got_ask[0]["query"] == {"type": "where_is", "target": {"label": "mug"}}
+
+
 def test_openapi_document_lists_the_endpoints(client, server):
     doc = httpx.get(server.url + "/openapi.json").json()
     assert {"/v1/where", "/v1/objects", "/v1/timeline", "/v1/events", "/v1/where-was-i", "/v1/visits", "/v1/ask",
             "/v1/query", "/v1/info"} <= set(doc["paths"])
     where = doc["components"]["schemas"]["WhereRequest"]
     assert where["additionalProperties"] is False and where["required"] == ["label"]
+    # the typed-query body is the retrieval package's JSON Schema, references resolved in the document
+    body = doc["paths"]["/v1/query"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/Query"}
+    schemas = doc["components"]["schemas"]
+    refs = [r["$ref"].rsplit("/", 1)[1] for r in schemas["Query"]["oneOf"]]
+    assert "WhereIs" in refs and all(r in schemas for r in refs) and "Target" in schemas
+    assert "#/$defs/" not in str(doc)
 
 
 BAD = [
@@ -157,8 +186,25 @@ BAD = [
     ("both object_id and label", "/timeline", b'{"object_id": 1, "label": "mug"}', {}, 422, "exactly one"),
     ("wrong method", "/where", None, {}, 405, "Method"),
     ("unknown path", "/drop_table", b"{}", {}, 404, "Not Found"),
-    ("typed query not an object", "/query", b'"where is the mug"', {}, 422, None),
-    ("empty question", "/ask", b'{"text": ""}', {}, 422, "text"),
+    ("typed query not an object", "/query", b'"where is the mug"', {}, 422, "JSON object"),
+    ("typed query malformed", "/query", b'{"type": "where_is", "target": ', {}, 400, "not valid JSON"),
+    ("unknown query type", "/query", b'{"type": "drop_table"}', {}, 422, "query.type"),
+    ("unknown query field", "/query", b'{"type": "where_is", "target": {"label": "mug"}, "limit": 3}', {}, 422,
+     "unknown field"),
+    ("query missing field", "/query", b'{"type": "where_is"}', {}, 422, "target"),
+    ("query reversed times", "/query", b'{"type": "changes", "t0_ns": 2000000000, "t1_ns": 1000000000}', {}, 422,
+     "t1_ns"),
+    ("query absurd time", "/query", b'{"type": "where_was_i", "at_ns": 1e30}', {}, 422, "at_ns"),
+    ("query negative time", "/query", b'{"type": "where_was_i", "at_ns": -5}', {}, 422, "at_ns"),
+    ("query bool time", "/query", b'{"type": "where_was_i", "at_ns": true}', {}, 422, "at_ns"),
+    ("query non-UTF-8", "/query", b'{"type": "where_is", "target": {"label": "\xc3\x28"}}', {}, 400, "UTF-8"),
+    ("empty question", "/ask", b'{"text": ""}', {}, 422, "question"),
+    ("blank question", "/ask", b'{"text": "   "}', {}, 422, "question"),
+    ("question too long", "/ask", ('{"text": "%s"}' % ("where is " * 400)).encode(), {}, 422, "text"),
+    ("question wrong type", "/ask", b'{"text": ["where", "is"]}', {}, 422, "string"),
+    ("question unknown field", "/ask", b'{"text": "where is the mug?", "lang": "en"}', {}, 422, "lang"),
+    ("question absurd now", "/ask", b'{"text": "where is the mug?", "now_ns": 123456789012345678901234}', {}, 422,
+     "now_ns"),
 ]
 
 
@@ -199,7 +245,9 @@ def test_queries_never_write_to_the_store(client, store):
     for _ in range(3):
         for path, body in [("/where", {"label": "mug"}), ("/objects", {}), ("/events", {}),
                            ("/timeline", {"label": "mug"}), ("/where-was-i", {"at_ns": T0}),
-                           ("/visits", {"room_id": 1}), ("/where", {"label": "x", "junk": 1})]:
+                           ("/visits", {"room_id": 1}), ("/where", {"label": "x", "junk": 1}),
+                           ("/ask", {"text": "where is the mug?"}), ("/ask", {"text": "what changed yesterday?"}),
+                           ("/query", {"type": "where_is", "target": {"label": "keys"}})]:
             client.post(path, json=body)
         client.get("/info")
     assert _fingerprint(store) == before
@@ -213,7 +261,7 @@ def test_token_required_off_127_0_0_1(store):
     p = subprocess.run([sys.executable, "-m", "robomem.cli", "serve", str(store), "--host", "127.0.0.2"],
                        env=_env(ROBOMEM_TOKEN="short"), capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "at least 16 characters" in p.stderr
-    srv = Server(store, host="127.0.0.2", args=("--rate", "0"), env=_env(ROBOMEM_TOKEN=TOKEN)).wait_ready()
+    srv = Server(store, host="127.0.0.2", args=("--rate", "0", "--no-warm"), env=_env(ROBOMEM_TOKEN=TOKEN)).wait_ready()
     try:
         url = srv.url + "/v1/where"
         r = httpx.post(url, json={"label": "mug"})
@@ -233,7 +281,7 @@ def test_token_required_off_127_0_0_1(store):
 
 
 def test_rate_limit_answers_429_then_recovers(store):
-    srv = Server(store, args=("--rate", "5", "--burst", "5")).wait_ready()
+    srv = Server(store, args=("--rate", "5", "--burst", "5", "--no-warm")).wait_ready()
     try:
         with httpx.Client(base_url=srv.url + "/v1") as c:
             codes = [c.post("/where", json={"label": "mug"}).status_code for _ in range(12)]

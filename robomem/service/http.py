@@ -19,6 +19,8 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from typing import Optional
 
+from starlette.requests import Request
+
 from robomem.errors import InvalidInputError
 from robomem.service import browse, engine
 from robomem.service.guard import LOCAL_HOSTS, MIN_TOKEN_CHARS, Guard, RateLimiter, error_body
@@ -43,6 +45,7 @@ class ServeConfig:
     workers: int = 1
     log_level: str = "warning"
     telemetry: bool = False
+    warm: bool = True
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -99,6 +102,8 @@ def create_app(config: ServeConfig, stack=None):
         own = state["stack"] is None
         if own:
             state["stack"] = robomem.open(config.store, readonly=True, perception=None)
+        if config.warm:
+            engine.warm_up()     # load the label-embedding model before the first request, not during it
         try:
             yield
         finally:
@@ -186,13 +191,45 @@ def create_app(config: ServeConfig, stack=None):
     async def ask(req: m.AskRequest):
         return _json(engine.ask(st(), req.text, req.now_ns))
 
-    @app.post(API + "/query", summary="a typed query (robomem.retrieval JSON)", responses={200: {"model": m.AnswerOut}})
-    async def query(q: dict):
+    @app.post(API + "/query", summary="a typed query (robomem.retrieval JSON schema)",
+              responses={200: {"model": m.AnswerOut}},
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                  "schema": {"$ref": "#/components/schemas/Query"}}}}})
+    async def query(request: Request):
+        body = await request.body()
+        try:
+            q = json.loads(body)
+        except ValueError as exc:
+            return _error(400, "malformed_json", f"request body is not valid JSON ({exc})")
         return _json(engine.query(st(), q))
 
+    def openapi():
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            doc.setdefault("components", {}).setdefault("schemas", {}).update(_query_components())
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi
     limiter = RateLimiter(config.rate_per_s, config.burst)
     app.add_middleware(Guard, token=config.token, max_body_bytes=config.max_body_bytes, limiter=limiter)
     return app
+
+
+def _query_components() -> dict:
+    """The retrieval package's query JSON Schema as OpenAPI components: ``Query`` (one of the
+    query types) and each type, with ``#/$defs/X`` references pointing at the components."""
+    try:
+        schema = engine.query_schema()
+    except engine.EngineUnavailableError:  # pragma: no cover
+        return {"Query": {"type": "object"}}
+    text = json.dumps(schema).replace('"#/$defs/', '"#/components/schemas/')
+    schema = json.loads(text)
+    comps = dict(schema.pop("$defs", {}))
+    schema.pop("$schema", None)
+    comps["Query"] = schema
+    return comps
 
 
 def create_app_from_env():

@@ -55,7 +55,7 @@ class VisitsRequest(_Request):
 
 
 class AskRequest(_Request):
-    text: str = Field(..., min_length=1, max_length=MAX_TEXT_CHARS, examples=["where is the mug?"])
+    text: str = Field(..., max_length=MAX_TEXT_CHARS, examples=["where is the mug?"])
     now_ns: Optional[int] = Field(None, ge=0, le=MAX_STAMP_NS,
                                   description="what 'now' means in the question (default: the store's newest stamp)")
 
@@ -140,12 +140,28 @@ class InfoOut(BaseModel):
     readonly: bool
 
 
+class EvidenceOut(BaseModel):
+    """Why an object is in an answer (``robomem.retrieval.Evidence.to_dict()``)."""
+    object_id: int
+    label: str
+    position: Optional[List[float]]
+    room_id: Optional[int]
+    receptacle_id: Optional[int]
+    first_seen_ns: Optional[int]
+    last_seen_ns: Optional[int]
+    last_missed_ns: Optional[int] = Field(None, description="latest time its place was in view and it was absent")
+    since_ns: Optional[int]
+    p_still_there: Optional[float] = Field(None, description="belief that it is still there now")
+    keyframe_ids: List[int]
+    source: str
+
+
 class AnswerOut(BaseModel):
     """An answer of the retrieval engine (``robomem.retrieval.Answer.to_dict()``)."""
-    model_config = ConfigDict(extra="allow")
-    kind: str
-    value: Any = None
+    kind: Literal["objects", "time", "count", "boolean", "room", "changes", "history", "pose", "visit", "dont_know",
+                  "unsupported"]
+    value: Any = Field(None, description="JSON; its shape depends on kind (robomem.retrieval.ANSWER_KINDS)")
     text: str
-    confidence: Optional[float] = None
-    evidence: Any = None
-    query: Any = None
+    confidence: float
+    evidence: List[EvidenceOut]
+    query: Optional[dict] = Field(None, description="the typed query answered (how the question was understood)")

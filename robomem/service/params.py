@@ -10,13 +10,12 @@ from typing import Iterable, Optional
 
 from robomem.errors import InvalidInputError
 from robomem.observations import EventKind
+from robomem.retrieval.queries import MAX_LABEL_CHARS, MAX_TEXT_CHARS, MAX_TIME_NS
 
-#: Largest stamp accepted anywhere (about year 2116 in ns since the Unix epoch). Stamps are data
-#: time as stored (simulator clocks start near 0, real robots near the Unix epoch).
-MAX_STAMP_NS = 2**62
+#: Largest stamp accepted anywhere (about year 2116 in ns since the Unix epoch), the retrieval
+#: package's bound. Stamps are data time as stored (simulators start near 0, robots near the epoch).
+MAX_STAMP_NS = MAX_TIME_NS
 MAX_ID = 2**62
-MAX_LABEL_CHARS = 200
-MAX_TEXT_CHARS = 1000
 MAX_LIMIT = 10_000
 EVENT_KINDS = ("appeared", "moved", "disappeared")
 

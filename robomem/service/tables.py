@@ -80,40 +80,31 @@ def visits_table(rows: list[dict], room_id: int):
 
 
 def answer_table(ans: dict):
-    """An engine answer: the sentence, then kind/confidence/how the question was understood, then
-    the evidence records (one row each)."""
-    t = _table(ans.get("text", ""), ["field", "value"])
-    t.add_row("kind", str(ans.get("kind")))
-    conf = ans.get("confidence")
-    t.add_row("confidence", "-" if conf is None else f"{conf:.2f}")
+    """An engine answer (``Answer.to_dict()``): the sentence as title, then how the question was
+    understood, the kind, confidence and value, then one row per evidence record (ranked)."""
+    from rich.console import Group
+    head = _table(ans.get("text", ""), ["", ""])
+    head.show_header = False
     q = ans.get("query")
-    if q is not None:
-        t.add_row("understood as", json.dumps(q, separators=(",", ":"), default=str))
+    head.add_row("understood as", "-" if q is None else json.dumps(q, separators=(", ", ": "), default=str))
+    head.add_row("kind", str(ans.get("kind")))
+    conf = ans.get("confidence")
+    head.add_row("confidence", "-" if conf is None else f"{conf:.2f}")
     val = ans.get("value")
-    if val is not None:
-        t.add_row("value", json.dumps(val, separators=(",", ":"), default=str)[:2000])
-    ev = ans.get("evidence")
-    if isinstance(ev, list):
-        for k, e in enumerate(ev[:20]):
-            t.add_row(f"evidence {k + 1}", _evidence_text(e))
-    elif ev:
-        t.add_row("evidence", _evidence_text(ev))
-    return t
-
-
-def _evidence_text(e) -> str:
-    if not isinstance(e, dict):
-        return json.dumps(e, default=str)
-    parts = []
-    for k, v in e.items():
-        if k.endswith("_ns") and isinstance(v, int):
-            v = format_time(v)
-        elif isinstance(v, list) and len(v) == 3 and all(isinstance(x, (int, float)) for x in v):
-            v = _xyz(v)
-        elif isinstance(v, float):
-            v = f"{v:.3f}"
-        parts.append(f"{k}={v}")
-    return ", ".join(parts)
+    if val is not None and ans.get("kind") != "objects":
+        head.add_row("value", json.dumps(val, separators=(", ", ": "), default=str)[:2000])
+    ev = ans.get("evidence") or []
+    if not ev:
+        return head
+    t = _table(f"evidence ({len(ev)})", ["id", "label", "position (m)", "room", "on/in", "first seen", "last seen",
+                                         "last missed", "since", "P(still there)", "keyframes"])
+    for e in ev:
+        p = e.get("p_still_there")
+        t.add_row(str(e["object_id"]), e.get("label") or "", _xyz(e.get("position")), _opt(e.get("room_id")),
+                  _opt(e.get("receptacle_id")), format_time(e.get("first_seen_ns")), format_time(e.get("last_seen_ns")),
+                  format_time(e.get("last_missed_ns")), format_time(e.get("since_ns")),
+                  "-" if p is None else f"{p:.2f}", ",".join(str(k) for k in e.get("keyframe_ids") or []) or "-")
+    return Group(head, t)
 
 
 def print_table(table, width: int = 160) -> None:
