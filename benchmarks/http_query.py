@@ -9,7 +9,7 @@ the other) for ``--seconds``. Reports requests/s and client-side p50/p99 latency
 worst over seeds. Loopback only; every loop is bounded.
 
     python benchmarks/http_query.py                         # 3 seeds, 2 workers, 8 clients
-    python benchmarks/http_query.py --workers 4 --seconds 10 --endpoint query
+    python benchmarks/http_query.py --workers 4 --seconds 10 --endpoint where
 
 Clients: ``raw`` (default) is a minimal asyncio HTTP/1.1 client (one coroutine per connection,
 content-length framing) so the load generator costs little CPU next to the server on a small
@@ -112,11 +112,14 @@ def start_server(store: Path, port: int, workers: int) -> subprocess.Popen:
     raise RuntimeError("server did not start")
 
 
-def make_body(endpoint: str, label: str) -> tuple[str, bytes]:
+def make_body(endpoint: str, label: str) -> tuple[str, bytes | None]:
+    """(path, JSON body) of one request; ``None`` body: a GET."""
+    if endpoint == "health":
+        return "/v1/health", None
     if endpoint == "where":
         return "/v1/where", json.dumps({"label": label}).encode()
     if endpoint == "query":
-        return "/v1/query", json.dumps({"type": "where", "label": label}).encode()
+        return "/v1/query", json.dumps({"type": "where_is", "target": {"label": label}}).encode()
     return "/v1/ask", json.dumps({"text": f"where is the {label}?"}).encode()
 
 
@@ -128,8 +131,11 @@ async def raw_client(port: int, requests: list, stop_at: float, lat: list, error
             path, body = requests[k % len(requests)]
             k += 1
             t0 = time.perf_counter_ns()
-            writer.write(b"POST %s HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
-                         b"content-length: %d\r\n\r\n%s" % (path.encode(), len(body), body))
+            if body is None:
+                writer.write(b"GET %s HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n" % path.encode())
+            else:
+                writer.write(b"POST %s HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+                             b"content-length: %d\r\n\r\n%s" % (path.encode(), len(body), body))
             status_line = await reader.readline()
             length = 0
             while True:
@@ -154,7 +160,8 @@ async def httpx_client(port: int, requests: list, stop_at: float, lat: list, err
             path, body = requests[k % len(requests)]
             k += 1
             t0 = time.perf_counter_ns()
-            r = await c.post(path, content=body, headers={"content-type": "application/json"})
+            r = (await c.get(path) if body is None else
+                 await c.post(path, content=body, headers={"content-type": "application/json"}))
             lat.append(time.perf_counter_ns() - t0)
             if r.status_code != 200:
                 errors.append(r.status_code)
@@ -193,6 +200,11 @@ def run_seed(args, seed: int, tmp: Path) -> dict:
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             time.sleep(1.0)
         res = asyncio.run(drive(port, requests, args.clients, args.seconds, args.warmup, args.client))
+        if args.baseline:
+            # the framework's ceiling on this machine now: the same clients on GET /v1/health
+            base = asyncio.run(drive(port, [make_body("health", "")], args.clients, min(args.seconds, 3.0), 0.5,
+                                     args.client))
+            res["baseline_health_rps"], res["baseline_health_p99_ms"] = base["rps"], base["p99_ms"]
         if writer is not None:
             res["writer_alive_during_run"] = writer.poll() is None
     finally:
@@ -219,7 +231,10 @@ def main(argv=None) -> int:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--warmup", type=float, default=1.0)
-    ap.add_argument("--endpoint", choices=["where", "query", "ask"], default="where")
+    ap.add_argument("--endpoint", choices=["query", "where", "ask", "health"], default="query",
+                    help="query: POST /v1/query where_is (the engine, default); where: POST /v1/where (stack.where_is)")
+    ap.add_argument("--no-baseline", dest="baseline", action="store_false",
+                    help="skip the GET /v1/health run that measures the framework's ceiling in the same conditions")
     ap.add_argument("--client", choices=["raw", "httpx"], default="raw")
     ap.add_argument("--write-hz", type=float, default=10.0)
     ap.add_argument("--write-batch", type=int, default=200)
@@ -234,7 +249,9 @@ def main(argv=None) -> int:
             r = run_seed(args, seed, Path(d))
             results.append(r)
             print(f"  seed {seed}: {r['rps']:8.0f} req/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  "
-                  f"max {r['max_ms']:.1f} ms  errors {r['errors']}  written {r.get('written_observations', 0)} obs")
+                  f"max {r['max_ms']:.1f} ms  errors {r['errors']}  written {r.get('written_observations', 0)} obs"
+                  + (f"  | health baseline {r['baseline_health_rps']:.0f} req/s p99 {r['baseline_health_p99_ms']:.2f} ms"
+                     if "baseline_health_rps" in r else ""))
     worst = {"rps": min(r["rps"] for r in results), "p99_ms": max(r["p99_ms"] for r in results)}
     mean = {"rps": float(np.mean([r["rps"] for r in results])), "p99_ms": float(np.mean([r["p99_ms"] for r in results]))}
     ok = worst["rps"] >= 1000 and worst["p99_ms"] <= 20 and all(r["errors"] == 0 for r in results)

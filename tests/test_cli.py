@@ -87,6 +87,20 @@ def test_where_was_i_and_room_visits(store):
     assert "no stored track" in out
 
 
+def test_ask_and_query_tables(store):
+    out = robomem_cli("ask", str(store), "where did I leave my keys?").stdout
+    assert "keys" in out.splitlines()[0]
+    assert '{"type": "where_is", "target": {"label": "keys"}}' in out          # how it was understood
+    rows = [r for r in _rows(out) if len(r) == 11]                              # the evidence table
+    assert [r[0] for r in rows] == ["4"] and rows[0][9] != "-"                  # with P(still there)
+    out = robomem_cli("query", str(store), '{"type": "where_is", "target": {"label": "mug"}}').stdout
+    assert [r[0] for r in _rows(out) if len(r) == 11] == ["2", "1"]            # the moved mug first
+    out = robomem_cli("ask", str(store), "what colour are the walls?").stdout
+    assert "unsupported" in out
+    p = robomem_cli("query", str(store), '{"type": "where_is"}', check=False)
+    assert p.returncode == 2 and "target" in p.stderr
+
+
 def test_json_output_is_the_python_functions_json(store):
     import robomem
     from robomem.service import browse
@@ -95,6 +109,9 @@ def test_json_output_is_the_python_functions_json(store):
         assert json.loads(robomem_cli("timeline", str(store), "--label", "mug", "--json").stdout) == \
             browse.timeline(stack, label="mug")
         assert json.loads(robomem_cli("events", str(store), "--json").stdout) == browse.events(stack)
+        from robomem.retrieval import ask
+        assert json.loads(robomem_cli("ask", str(store), "where is the mug?", "--json").stdout) == \
+            ask(stack, "where is the mug?").to_dict()
 
 
 @pytest.mark.parametrize("args,words", [

@@ -124,7 +124,7 @@ def test_answers_are_the_python_functions_json(client, store):
     assert client.post("/where-was-i", json={"at_ns": T0 + 10 * DAY}).json() is None
 
 
-QUESTIONS = ["where is the mug?", "where did I leave my keys?", "is the laptop still in room 2?",
+QUESTIONS = ["where is the mug?", "where is the cup?", "where did I leave my keys?", "is the laptop still in room 2?",
              "what colour are the walls?", "where is the unicorn?", "mug'; DROP TABLE objects; --"]
 QUERIES = [{"type": "where_is", "target": {"label": "mug"}}, {"type": "history", "target": {"label": "mug"}},
            {"type": "where_was_i", "at_ns": T0 + 3 * S}, {"type": "changes", "t0_ns": T0, "t1_ns": T0 + 2 * DAY},
@@ -140,7 +140,8 @@ def test_ask_and_query_answer_as_python_does(client, store):
     got_ask = [client.post("/ask", json={"text": q}).json() for q in QUESTIONS]
     assert got_ask == expect_ask
     assert got_ask[0]["kind"] == "objects" and got_ask[0]["evidence"][0]["object_id"] == 2
-    assert got_ask[3]["kind"] == "unsupported" and got_ask[4]["kind"] == "dont_know"
+    assert [e["object_id"] for e in got_ask[1]["evidence"]] == [2, 1]     # "cup" found the mugs (label embeddings)
+    assert got_ask[4]["kind"] == "unsupported" and got_ask[5]["kind"] == "dont_know"
     assert [client.post("/query", json=q).json() for q in QUERIES] == expect_query
     # every answer carries the query it answered, in the retrieval package's schema
     assert got_ask[0]["query"] == {"type": "where_is", "target": {"label": "mug"}}

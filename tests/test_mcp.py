@@ -25,6 +25,7 @@ def test_mcp_tools_over_stdio(store):
     from mcp import Client, StdioServerParameters
 
     import robomem
+    from robomem.retrieval import Target, WhereIs, answer, ask
     from robomem.service import browse
 
     with robomem.open(store, readonly=True, perception=None) as stack:
@@ -37,6 +38,9 @@ def test_mcp_tools_over_stdio(store):
             ("where_was_i", (("at_ns", T0 + 3 * S),)): {"position": browse.where_was_i(stack, T0 + 3 * S)},
             ("visits", (("room_id", 2),)): {"visits": browse.room_visits(stack, 2)},
             ("info", ()): browse.store_info(stack),
+            ("ask", (("text", "where did I leave my keys?"),)): {"answer": ask(stack, "where did I leave my keys?").to_dict()},
+            ("query", (("query", (("type", "where_is"), ("target", (("label", "mug"),)))),)):
+                {"answer": answer(stack, WhereIs(Target("mug"))).to_dict()},
         }
     before = store.read_bytes()
     bad = [("where", {"label": "mug", "colour": "red"}, "colour"),
@@ -44,7 +48,10 @@ def test_mcp_tools_over_stdio(store):
            ("events", {"t0_ns": 10, "t1_ns": 5}, "reversed"),
            ("timeline", {}, "exactly one"),
            ("where", {"label": "x" * 1000}, "label"),
-           ("where", {"label": "mug'; DROP TABLE objects; --"}, None)]
+           ("where", {"label": "mug'; DROP TABLE objects; --"}, None),
+           ("ask", {"text": ""}, "text"),
+           ("query", {"query": {"type": "where_is", "target": {"label": "mug"}, "limit": 3}}, "unknown field"),
+           ("query", {"query": {"type": "where_was_i", "at_ns": -1}}, "at_ns")]
 
     async def session():
         params = StdioServerParameters(command=sys.executable, args=["-m", "robomem.cli", "mcp", str(store)],
@@ -54,7 +61,7 @@ def test_mcp_tools_over_stdio(store):
             async with Client(params) as client:
                 names = {t.name for t in (await client.list_tools()).tools}
                 for (name, args), _ in expect.items():
-                    r = await client.call_tool(name, {k: list(v) if isinstance(v, tuple) else v for k, v in args})
+                    r = await client.call_tool(name, {k: _json_arg(v) for k, v in args})
                     assert not r.is_error, r.content
                     got[(name, args)] = r.structured_content
                 for name, args, _ in bad:
@@ -70,4 +77,15 @@ def test_mcp_tools_over_stdio(store):
             assert not is_error and structured == {"objects": []}
         else:
             assert is_error and words in text, (name, text)
+    assert got[("ask", (("text", "where did I leave my keys?"),))]["answer"]["evidence"][0]["object_id"] == 4
     assert store.read_bytes() == before
+
+
+def _json_arg(v):
+    """The hashable spelling of an argument in ``expect`` back to JSON: a tuple of pairs is an
+    object, a tuple of values a list."""
+    if isinstance(v, tuple) and v and all(isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], str) for x in v):
+        return {k: _json_arg(x) for k, x in v}
+    if isinstance(v, tuple):
+        return [_json_arg(x) for x in v]
+    return v
