@@ -147,7 +147,7 @@ def test_docs_service_examples_run(tmp_path):
         else:
             code = re.sub(r"^robomem ", f"{sys.executable} -m robomem.cli ", code, flags=re.M)
             cmd = ["bash", "-e", "-c", code]
-        p = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        p = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
         assert p.returncode == 0, (lang, code[:200], p.stderr[-2000:])
         outputs.append(p.stdout)
     shown = re.search(r"```text\n(.*?)```", text, re.S).group(1)
