@@ -86,11 +86,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(store: Path, port: int, workers: int) -> subprocess.Popen:
+def start_server(store: Path, port: int, workers: int, warm: bool = False) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1")
     env.pop("ROBOMEM_TOKEN", None)
     proc = subprocess.Popen([sys.executable, "-m", "robomem.cli", "serve", str(store), "--port", str(port),
-                             "--workers", str(workers), "--rate", "0"], env=env,
+                             "--workers", str(workers), "--rate", "0"] + ([] if warm else ["--no-warm"]), env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -190,7 +190,7 @@ def run_seed(args, seed: int, tmp: Path) -> dict:
     labels = [f"thing{int(i)}" for i in rng.integers(0, args.labels, 512)]
     requests = [make_body(args.endpoint, lab) for lab in labels]
     port = free_port()
-    server = start_server(store, port, args.workers)
+    server = start_server(store, port, args.workers, warm=args.endpoint == "ask")
     writer = None
     try:
         if args.write_hz > 0:

@@ -1,4 +1,4 @@
-"""ASGI middleware in front of the HTTP service: bearer-token check, per-client rate limit and a
+"""ASGI middleware in front of the HTTP service: per-client rate limit, bearer-token check and a
 request-body size limit (with a strict UTF-8 check), each answering a 4xx JSON error
 ``{"error": ..., "message": ...}`` before the application sees the request."""
 from __future__ import annotations
@@ -57,8 +57,8 @@ class RateLimiter:
 
 
 class Guard:
-    """Pure ASGI middleware: token, rate limit, body size, UTF-8 (in that order, so an
-    unauthenticated client never gets its body read)."""
+    """Pure ASGI middleware: rate limit, token, body size, UTF-8 (in that order: token guessing is
+    rate-limited too, and an unauthenticated client never gets its body read)."""
 
     def __init__(self, app, *, token: Optional[str], max_body_bytes: int, limiter: RateLimiter,
                  open_paths: frozenset = frozenset()) -> None:
@@ -71,6 +71,12 @@ class Guard:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        client = scope.get("client") or ("?", 0)
+        ok, wait = self.limiter.allow(client[0])
+        if not ok:
+            return await send_error(send, 429, "rate_limited",
+                                    f"more than {self.limiter.rate:g} requests/s from {client[0]}; retry in {wait:.2f} s",
+                                    [(b"retry-after", str(max(1, round(wait + 0.5))).encode())])
         headers = dict(scope.get("headers") or ())
         if self._token is not None and scope.get("path") not in self.open_paths:
             auth = headers.get(b"authorization", b"")
@@ -79,12 +85,6 @@ class Guard:
                 msg = "missing bearer token" if not auth else "wrong bearer token"
                 return await send_error(send, 401, "unauthorized", msg + " (send 'Authorization: Bearer <token>')",
                                         [(b"www-authenticate", b'Bearer realm="robomem"')])
-        client = scope.get("client") or ("?", 0)
-        ok, wait = self.limiter.allow(client[0])
-        if not ok:
-            return await send_error(send, 429, "rate_limited",
-                                    f"more than {self.limiter.rate:g} requests/s from {client[0]}; retry in {wait:.2f} s",
-                                    [(b"retry-after", str(max(1, round(wait + 0.5))).encode())])
         if scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE"):
             return await self.app(scope, receive, send)
         ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()

@@ -77,6 +77,10 @@ def _error(status: int, error: str, message: str, **extra):
     return Response(error_body(error, message, **extra), status, media_type="application/json")
 
 
+def _no_constants(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _clean_errors(errors) -> list:
     out = []
     for e in errors:
@@ -196,11 +200,10 @@ def create_app(config: ServeConfig, stack=None):
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                   "schema": {"$ref": "#/components/schemas/Query"}}}}})
     async def query(request: Request):
-        body = await request.body()
         try:
-            q = json.loads(body)
-        except ValueError as exc:
-            return _error(400, "malformed_json", f"request body is not valid JSON ({exc})")
+            q = json.loads(await request.body(), parse_constant=_no_constants)
+        except (ValueError, RecursionError) as exc:
+            return _error(400, "malformed_json", f"request body is not valid JSON ({str(exc) or 'nested too deeply'})")
         return _json(engine.query(st(), q))
 
     def openapi():
