@@ -90,11 +90,32 @@ class _Ctx:
             ps = []
             for lab in labs:
                 ps += self.v.current(lab) if t_ns is None or t_ns >= self.now else self.v.at(lab, t_ns)
+            if t_ns is not None and t_ns < self.now:
+                ps += self._first_in_session(labs, t_ns, {p.object_id for p in ps})
         if t_ns is None or t_ns >= self.now:
             ps = self._with_short_term(ps, labs)
         if not ps:
             return [], f"no {target.label or target.object_id} had been seen by then"
         return self.filter(ps, target, t_ns)
+
+    def _first_in_session(self, labs: list[str], t_ns: int, have: set) -> list[Placement]:
+        """Objects first seen later in the same stored session as ``t_ns``: things do not move
+        while the robot is looking around, so their first placement answers for ``t_ns`` too."""
+        ses = next((s for s in self.v.sessions() if s["t_start_ns"] <= t_ns <= (s["t_end_ns"] or self.now)), None)
+        if ses is None:
+            return []
+        end = ses["t_end_ns"] or self.now
+        out = []
+        for lab in labs:
+            ids = [p.object_id for p in self.v.at(lab, end) if p.object_id not in have]
+            if not ids:
+                continue
+            firsts = self.v.read("SELECT object_id, min(t_start) FROM placements WHERE object_id IN (%s) "
+                                 "GROUP BY object_id" % ",".join("?" * len(ids)), ids)
+            for oid, t_first in firsts:
+                if t_ns < t_first <= end:
+                    out += self.v.at(None, t_first, [oid])
+        return out
 
     def _with_short_term(self, ps: list[Placement], labs: list[str]) -> list[Placement]:
         by_id = {p.object_id: p for p in ps}
@@ -130,11 +151,11 @@ class _Ctx:
             if not ps:
                 return [], f"no {what} in the {target.room}"
         if target.on is not None:
-            recs, _ = self.labels_for(target.on)
-            rec_ids = {i for lab in recs for i in self.v.object_ids(lab)}
+            rec_ps, _ = self.candidates(target.on, None)
+            rec_ids = {p.object_id for p in rec_ps}
             ps = [p for p in ps if ref.get(p.object_id) is not None and ref[p.object_id].receptacle_id in rec_ids]
             if not ps:
-                return [], f"no {what} on the {target.on}"
+                return [], f"no {what} on the {target.on.label or target.on.object_id}"
         if target.color is not None:
             info = self.v.objects_info([p.object_id for p in ps])
             ps = [p for p in ps if str(info.get(p.object_id, ("", {}, 0))[1].get("color", "")).lower() == target.color]
@@ -344,8 +365,9 @@ def _near(ctx: _Ctx, q: Near) -> Answer:
         if q.label is None:
             raise InvalidQueryError("Near.nearest needs a label (which kind of object?)")
         ps, why = ctx.candidates(Target(label=q.label), None if q.at_ns is None else t)
+        ps = [p for p in ps if p.current] if q.at_ns is None else list(_state_at(ctx, [p.object_id for p in ps], t).values())
         if not ps:
-            return dont_know(q, why)
+            return dont_know(q, why or f"no {q.label} is believed to be in the house")
     else:
         labs = ctx.labels_for(q.label)[0] if q.label else [None]
         if q.label and not labs:

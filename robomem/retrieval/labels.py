@@ -16,8 +16,32 @@ import numpy as np
 
 from robomem.retrieval.store_view import label_key
 
-MIN_SIMILARITY = 0.55
+MIN_SIMILARITY = 0.6
 _LEADS = ("set of ", "sets of ", "pair of ", "pairs of ", "piece of ", "bunch of ", "box of ")
+
+#: Household synonyms -> canonical label, tried (when that label is stored) before the embeddings.
+SYNONYMS = {
+    "couch": "sofa", "settee": "sofa", "loveseat": "sofa", "purse": "wallet", "billfold": "wallet",
+    "handbag": "bag", "tote": "bag", "rucksack": "backpack", "knapsack": "backpack", "daypack": "backpack",
+    "headset": "headphones", "earphones": "headphones", "earbuds": "headphones", "notepad": "notebook",
+    "jotter": "notebook", "bathroom vanity": "sink cabinet", "vanity": "sink cabinet",
+    "vanity unit": "sink cabinet", "chest of drawers": "dresser", "bureau": "dresser", "bedside table": "nightstand",
+    "night table": "nightstand", "nightstand": "nightstand", "bedside cabinet": "nightstand",
+    "bookcase": "bookshelf", "book shelf": "bookshelf", "tv cabinet": "tv stand", "tv unit": "tv stand",
+    "media console": "tv stand", "hall table": "console table", "entry table": "console table",
+    "countertop": "counter", "worktop": "counter", "kitchen counter": "counter", "telly": "tv", "television": "tv",
+    "cellphone": "phone", "cell phone": "phone", "mobile": "phone", "smartphone": "phone", "mobile phone": "phone",
+    "iphone": "phone", "spectacles": "glasses", "specs": "glasses", "eyeglasses": "glasses",
+    "reading glasses": "glasses", "sunglasses": "glasses", "sneakers": "shoes", "trainers": "shoes",
+    "houseplant": "plant", "potted plant": "plant", "pot plant": "plant", "shelving unit": "shelf",
+    "shelf unit": "shelf", "shelves": "shelf", "remote control": "remote", "tv remote": "remote",
+    "clicker": "remote", "laptop computer": "laptop", "notebook computer": "laptop", "key": "keys",
+    "house keys": "keys", "car keys": "keys", "set of keys": "keys", "water bottle": "bottle", "flask": "bottle",
+    "coffee mug": "mug", "tea mug": "mug", "pillow": "pillow", "cushion": "pillow", "fridge": "refrigerator",
+    "cooker": "stove", "hob": "stove", "armchair": "armchair", "recliner": "armchair", "cupboard": "cabinet",
+    "wardrobe": "wardrobe", "closet": "wardrobe", "dining table": "dining table", "sideboard": "sideboard",
+    "buffet": "sideboard", "bin": "trash can", "garbage can": "trash can", "wastebasket": "trash can",
+}
 
 _model = None
 _model_lock = threading.Lock()
@@ -85,8 +109,14 @@ def semantic_match(phrase: str, stored: dict, min_similarity: float = MIN_SIMILA
     """(stored label, cosine) most similar to ``phrase``, or None below ``min_similarity``."""
     if not stored:
         return None
-    keys = sorted(stored)
-    e = embed([label_key(phrase)] + keys)
+    q = label_key(phrase)
+    qwords = {w for x in q.split() for w in _singulars(x)}
+    # a thing is not the furniture named after it: "shoes" is not the "shoe rack"
+    keys = sorted(k for k in stored if not (len(k.split()) > 1 and set(k.split()[:-1]) & qwords
+                                            and k.split()[-1] not in qwords))
+    if not keys:
+        return None
+    e = embed([q] + keys)
     sims = e[1:] @ e[0]
     i = int(np.argmax(sims))
     return (stored[keys[i]], float(sims[i])) if sims[i] >= min_similarity else None
@@ -97,6 +127,9 @@ def resolve(phrase: str, stored: dict, semantic: bool = True) -> tuple[list[str]
     k = label_key(phrase)
     if k in stored:
         return [stored[k]], "exact"
+    syn = SYNONYMS.get(k) or SYNONYMS.get(k[4:] if k.startswith("the ") else k)
+    if syn is not None and label_key(syn) in stored:
+        return [stored[label_key(syn)]], "synonym"
     lex = lexical_match(phrase, stored)
     if lex:
         return lex, "lexical"

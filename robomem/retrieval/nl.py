@@ -35,12 +35,12 @@ _SIZE_SYN = {"big": "large", "large": "large", "huge": "large", "bigger": "large
              "largest": "large", "larger": "large", "small": "small", "little": "small", "tiny": "small",
              "smaller": "small", "smallest": "small", "mini": "small"}
 _DET = r"(?:the|a|an|my|our|your|his|her|their|some|any|this|that|these|those|its)"
-_PREFIXES = (r"^(?:hey|hi|hello|ok|okay|so|excuse me)?\s*,?\s*(?:robot|buddy)?\s*,?\s*",
-             r"^(?:please|pls|quick question|question)\s*,?\s*",
+_PREFIXES = (r"^(?:(?:hey|hi|hello|ok|okay|so|excuse me)\b)?\s*,?\s*(?:(?:robot|buddy)\b)?\s*,?\s*",
+             r"^(?:please|pls|quick question|question)\b\s*,?\s*",
              r"^(?:can|could|would|will) you (?:please )?(?:tell me|remind me|check|look up|let me know|say)\s*",
              r"^(?:do|did) you (?:know|remember|recall|have any idea)\s*",
-             r"^(?:i (?:want|need|would like|'d like) to know|i wonder|i'm wondering|i am wondering|tell me|remind me)\s*",
-             r"^(?:any idea|do you have any idea)\s*")
+             r"^(?:i (?:want|need|would like|'d like) to know|i wonder|i'm wondering|i am wondering|tell me|remind me)\b\s*",
+             r"^(?:any idea|do you have any idea)\b\s*")
 
 
 def _decode(text: Union[str, bytes]) -> str:
@@ -69,10 +69,9 @@ def normalise(text: str) -> str:
                  ("when's", "when is"), ("that's", "that is"), ("there's", "there is"), ("i've", "i have"),
                  ("i'd", "i would"), ("i'm", "i am"), ("can't", "cannot"), ("didn't", "did not"),
                  ("haven't", "have not"), ("isn't", "is not"), ("aren't", "are not"), ("wasn't", "was not"),
-                 ("don't", "do not"), ("doesn't", "does not"), ("it's", "it is"), ("where'd", "where did"),
-                 ("whereabouts", "where")):
+                 ("don't", "do not"), ("doesn't", "does not"), ("it's", "it is"), ("where'd", "where did")):
         s = s.replace(a, b)
-    s = re.sub(r"[?!.;]+", " ", s)
+    s = re.sub(r"[?!;]+|(?<!\d)\.|\.(?!\d)", " ", s)
     s = re.sub(r"\s*,\s*", ", ", s)
     s = " ".join(s.split()).strip(" ,")
     for p in _PREFIXES:
@@ -92,9 +91,9 @@ def _is_room(phrase: str) -> Optional[str]:
 def target(phrase: str, at_ns: Optional[int] = None) -> Target:
     """Split an object phrase into label + attributes ("the red mug that is on the desk")."""
     p = phrase.strip(" ,")
-    p = re.sub(r"\s*(?:,|:)?\s*(?:now|right now|located|kept|placed|stored|left|at the moment|these days|lying around|"
-               r"lying|sitting|be|go|end up|ended up|gone|at|today)$", "", p)
-    p = re.sub(r"\s*(?:,|:)?\s*(?:now|located|kept|placed|stored|left|be|go)$", "", p)
+    for _ in range(2):
+        p = re.sub(r"(?:\s*[,:]\s*|\s+)(?:now|right now|located|kept|placed|stored|left|at the moment|these days|"
+                   r"lying around|lying|sitting|be|go|end up|ended up|gone|at|today|in)$", "", p)
     on = room = None
     m = re.search(rf"\s+(?:that|which|who)?\s*(?:is|are|was|were|used to be|has been|had been)?\s*"
                   rf"(?P<prep>on top of|on|in|inside|at|under|from|by)\s+(?:{_DET}\s+)?(?P<place>.+)$", p)
@@ -118,27 +117,39 @@ def target(phrase: str, at_ns: Optional[int] = None) -> Target:
             color = _COLOR_SYN.get(w, w)
     label = " ".join(words).strip(" ,'") or phrase.strip()
     label = re.sub(r"'s$", "", label)[:MAX_LABEL_CHARS]
+    on_t = None
     if on is not None:
-        on = re.sub(rf"^(?:{_DET}\s+)+", "", on)
-        on = re.sub(r"\s+(?:earlier|before|previously|then|last)$", "", on)[:MAX_LABEL_CHARS]
-    return Target(label=label, color=color, size=size, room=room, on=on or None,
-                  at_ns=at_ns if (on or room) and at_ns is not None else None)
+        on = re.sub(r"\s+(?:earlier|before|previously|then|last)$", "", on)
+        on_t = target(on[:MAX_LABEL_CHARS])
+    return Target(label=label, color=color, size=size, room=room, on=on_t,
+                  at_ns=at_ns if (on_t or room) and at_ns is not None else None)
 
 
 def _split_ref_time(s: str, now: int, start_ns) -> tuple[str, timeparse.TimeSpec, Optional[int]]:
-    """Generator-style "the mug that was on the desk yesterday morning: where is it now": the time
-    inside a "that was on ..." clause belongs to the description, not to the question."""
-    m = re.search(r"\bthat (?P<verb>was|were|is|are)\b(?P<ref>.*?)(?::|,|$)", s)
+    """The time inside a "that was/were on ..." clause describes the object ("the mug that was on
+    the desk yesterday morning"), not the question — unless the question itself is about the past
+    ("where was ...") and names no other time. A "that is/are" clause describes it now."""
+    m = re.search(r"\bthat (?P<verb>was|were|used to be)\b(?P<ref>[^:,]*)", s)
     ref_t = None
-    present_q = re.match(r"^(?:where (?:is|are|can|do)|which room (?:is|are)|in which room (?:is|are|can)|"
-                         r"what room (?:is|are)|is|are)\b", s) is not None
-    if m and (":" in s or "," in s or (present_q and m.group("verb") in ("was", "were"))):
+    if m:
         ref_text, ref_ts = timeparse.extract(m.group("ref"), now, start_ns)
-        if not ref_ts.empty:
-            ref_t = ref_ts.at_ns
-            s = s[:m.start("ref")] + " " + ref_text + s[m.end("ref"):]
+        if not ref_ts.empty and ref_ts.at_ns is not None:
+            rest = s[:m.start("ref")] + " " + ref_text + s[m.end("ref"):]
+            rest_text, rest_ts = timeparse.extract(rest, now, start_ns)
+            past_q = re.match(r"^(?:where (?:was|were|had)|what (?:was|were))\b", s) is not None
+            if past_q and rest_ts.empty:
+                return " ".join(rest_text.split()), ref_ts, ref_ts.at_ns
+            return " ".join(rest_text.split()), rest_ts, ref_ts.at_ns
     s, ts = timeparse.extract(s, now, start_ns)
     return " ".join(s.split()), ts, ref_t
+
+
+def _resolve_pronoun(s: str) -> str:
+    """"the mug that was on the desk: where is it now" -> "where is the mug that was on the desk now"."""
+    m = re.match(r"^(?P<ref>.+?)\s*[:,]\s*(?P<q>(?:where|which|what|in which|when|is|are|how)\b.*)$", s)
+    if not m or not re.search(r"\b(?:it|they|them)\b", m.group("q")):
+        return s
+    return re.sub(r"\b(?:it|they|them)\b", m.group("ref"), m.group("q"), count=1)
 
 
 _OBJ = r"(?P<obj>.+?)"
@@ -152,14 +163,15 @@ def parse(text: Union[str, bytes], now_ns: Optional[int] = None, start_ns: Optio
     s = normalise(raw)
     if not s:
         raise InvalidQuestionError("question has no words")
-    reason = unsupported_reason(s)
-    if reason:
-        return Unsupported(raw[:MAX_TEXT_CHARS], reason)
     try:
-        s, ts, ref_t = _split_ref_time(s, now, start_ns)
+        stripped, ts, ref_t = _split_ref_time(s, now, start_ns)
     except timeparse.TimePhraseError as exc:
         return Unsupported(raw, f"the time phrase is not understood ({exc})")
-    s = s.strip(" ,:")
+    reason = unsupported_reason(stripped)     # after the time phrase is out: "between 9:00 and 11:00"
+    if reason:
+        return Unsupported(raw[:MAX_TEXT_CHARS], reason)
+    s = stripped
+    s = _resolve_pronoun(s.strip(" ,:"))
     q = _match(s, ts, ref_t, now)
     if q is None:
         return Unsupported(raw, "not a question robomem understands (it answers where/when/what-on/"
@@ -226,6 +238,13 @@ def _match(s: str, ts: timeparse.TimeSpec, ref_t: Optional[int], now: int) -> Op
         kind, val = _scope(m.group("scope"))
         return Changes(t0_ns=t0, t1_ns=t1, room=val if kind == "room" else None,
                        receptacle=val if kind == "receptacle" else None)
+    m = re.match(r"^(?:were|are|have|has|was|is) (?:there )?(?:been )?(?:any )?(?:changes?|differences?|moves?)"
+                 r"(?: (?P<prep>in|on|inside|at|to) (?P<scope>.+?))?$", s)
+    if m:
+        t0, t1 = _range(ts, now)
+        kind, val = _scope(m.group("scope"))
+        return Changes(t0_ns=t0, t1_ns=t1, room=val if kind == "room" else None,
+                       receptacle=val if kind == "receptacle" else None)
     # ---------------------------------------------------------------- counting
     m = re.match(r"^(?:how many|count(?: the| all the| all)?|number of|what is the number of|what number of) " + _OBJ +
                  r"(?: (?:are|were|is|do i have|do we have|have i seen|can you see|are there|were there|there are|"
@@ -256,7 +275,7 @@ def _match(s: str, ts: timeparse.TimeSpec, ref_t: Optional[int], now: int) -> Op
     m = re.match(r"^(?:which|what|are there (?:any )?|is there (?:an? |any )?)(?P<obj>[a-z ]+?) (?:is |are |was |were )?"
                  r"(?:near|next to|close to|beside|within (?P<r>[\d.]+) ?(?:m|metres|meters|meter|metre) (?:of|from)) "
                  r"(?P<anchor>.+)$", s)
-    if m and not m.group("obj").startswith(("the ", "my ")):
+    if m and not m.group("obj").strip().startswith(("the ", "my ", "is ", "are ", "was ", "were ")):
         return Near(anchor=target(m.group("anchor")), radius_m=float(m.group("r") or 1.5),
                     label=_singular(target(m.group("obj")).label), at_ns=at)
     # ---------------------------------------------------------------- which room
@@ -265,7 +284,7 @@ def _match(s: str, ts: timeparse.TimeSpec, ref_t: Optional[int], now: int) -> Op
                   + _OBJ + r"(?: in| located in| kept in| at| left in| stored in| placed in)?$", s)
          or re.match(r"^(?:which|what) room (?:is|are) " + _OBJ + r" in$", s))
     if m:
-        return WhichRoom(target=target(m.group("obj")), at_ns=at)
+        return WhichRoom(target=target(m.group("obj"), ref_t), at_ns=at)
     # ---------------------------------------------------------------- when seen
     m = (re.match(r"^when (?:did|have|had) (?:i|you|we)(?: (?P<w1>last|first|most recently|latest))? "
                   r"(?:see|seen|spot|spotted|notice|noticed|observe|observed|saw|lay eyes on|set eyes on) " + _OBJ +
@@ -278,7 +297,7 @@ def _match(s: str, ts: timeparse.TimeSpec, ref_t: Optional[int], now: int) -> Op
     if m:
         w = ((m.group("w1") or "") + (m.group("w2") or "")).strip()
         which = "first" if ("first" in w or "earliest" in w) else "last"
-        return WhenSeen(target=target(m.group("obj")), which=which)
+        return WhenSeen(target=target(m.group("obj"), ref_t), which=which)
     # ---------------------------------------------------------------- history
     m = (re.match(r"^(?:where (?:all |else )?(?:has|have|had) " + _OBJ + r" been(?: kept| placed| moved)?(?: over time| so far| before)?"
                   r"|(?:show|give|tell)(?: me)? (?:the )?(?:history|movements?|whereabouts|track|trail|past locations?|"
@@ -287,23 +306,29 @@ def _match(s: str, ts: timeparse.TimeSpec, ref_t: Optional[int], now: int) -> Op
                   r"|(?:how|where) (?:has|have|did) " + _OBJ.replace("obj", "obj4") + r" (?:moved|move|been moved|moved around|travel+ed)"
                   r"(?: around| over time)?)$", s))
     if m:
-        return History(target=target(m.group("obj") or m.group("obj2") or m.group("obj3") or m.group("obj4")))
+        return History(target=target(m.group("obj") or m.group("obj2") or m.group("obj3") or m.group("obj4"), ref_t))
+    m = re.match(r"^(?:is there|are there|was there|were there) (?:anything|something|any objects?|any things?|stuff) "
+                 r"(?:lying |left |placed )?(?P<prep>on|in|inside|on top of) (?P<rec>.+?)(?: (?:besides|apart from|other than|except) .+)?$", s)
+    if m:
+        kind, val = _scope(m.group("rec"))
+        if kind == "room":
+            return Contents(room=val, at_ns=at, session=sess)
+        return Contents(receptacle=val, at_ns=at, session=sess)
     # ---------------------------------------------------------------- exists
     m = re.match(r"^(?:is there|are there|was there|were there|do (?:i|we) (?:have|own)|does the house have|"
                  r"have (?:i|you|we) (?:ever )?seen|did (?:i|you|we) (?:ever )?see|can you see|do you see|"
-                 r"have you ever noticed|is anything like|do you know of) (?P<det>an?|any|some|anything like an?|more than one|"
-                 r"at least one)? ?" + _OBJ + r"(?: (?:anywhere|in the house|around|at all|at home))?$", s)
+                 r"have you ever noticed|is anything like|do you know of) (?:(?P<det>any|some|anything like an?|an?|more than one|"
+                 r"at least one) )?" + _OBJ + r"(?: (?:anywhere|in the house|around|at all|at home))?$", s)
     if m and (m.group("det") or m.group(0).startswith(("is there", "are there", "was there", "were there"))):
         tgt = target(m.group("obj"), ref_t)
         room = tgt.room
-        if room is not None:
-            tgt = Target(label=tgt.label, color=tgt.color, size=tgt.size, on=tgt.on)
+        tgt = Target(label=_singular(tgt.label), color=tgt.color, size=tgt.size, on=tgt.on, at_ns=tgt.at_ns)
         return Exists(target=tgt, room=room, at_ns=at)
     # ---------------------------------------------------------------- relation checks
     m = re.match(r"^(?:is|are|was|were) " + _OBJ + r" (?:still |currently |right now |now )?"
                  r"(?P<rel>on top of|on|in|inside|near|next to|close to|beside|by|at) (?P<other>.+?)(?: still| now| right now)?$", s)
     if m and not m.group("obj").startswith(("there ", "anything", "something")):
-        tgt = target(m.group("obj"))
+        tgt = target(m.group("obj"), ref_t)
         rel, other = m.group("rel"), m.group("other")
         room = _is_room(other)
         if rel in ("near", "next to", "close to", "beside", "by"):
@@ -328,16 +353,18 @@ def _match(s: str, ts: timeparse.TimeSpec, ref_t: Optional[int], now: int) -> Op
                   r"(?: (?:i|you|we|someone|somebody))?(?: last| most recently| previously| ever)?"
                   r"(?: (?:leave|left|put|place|placed|drop|dropped|set|keep|kept|see|seen|saw|store|stored|hide|hid|find|found|"
                   r"misplace|misplaced|stash|stashed|last see|last put|last leave|last saw|go|went|end up|ended up|"
-                  r"look for|be|get|locate|spot|spotted|notice|noticed))?(?: (?:find|see|get))?(?P<obj> .+)$", s)
+                  r"look for|be|get|locate|spot|spotted|notice|noticed|hang|hung|lay|laid|throw|threw|park|parked))?(?: (?:find|see|get))?(?P<obj> .+)$", s)
          or re.match(r"^(?:find|locate|show me|look for|search for|fetch|get|bring me|go get|point me to|help me find|"
                      r"i (?:cannot|can not|could not|couldn't) find|i (?:lost|misplaced|have lost|have misplaced)|"
                      r"i am looking for|i am searching for|i need|have you seen|did you see|any sign of|has anyone seen|"
                      r"do you know where|where to find|where i (?:left|put))"
                      r" (?P<obj>.+?)(?: (?:is|are|was|were|went|ended up|might be|could be|would be|is located|are located))?$", s)
-         or re.match(r"^(?P<obj>.+?)(?:,| -|:)? where (?:is it|are they|did it go|did they go|is that|was it|were they)$", s))
+         or re.match(r"^(?P<obj>.+?)(?:,| -|:)? where (?:is it|are they|did it go|did they go|is that|was it|were they)$", s)
+         or re.match(r"^where (?P<obj>(?:the|my|our|your|a|an) .+?) (?:is|are|was|were|went|ended up|has gone|have gone)$", s))
     if m:
         obj = m.group("obj").strip()
         obj = re.sub(r"^(?:i|you|we) (?:left|put|placed|kept|dropped) ", "", obj)
+        obj = re.sub(r"^(?:i (?:have )?)?(?:lost|misplaced|cannot find|can not find|could not find) ", "", obj)
         obj = re.sub(r"\s+(?:(?:i|you|we) )?(?:left|put|placed|kept|dropped|went)$", "", obj)
         tgt = target(obj, ref_t)
         if ts.session is not None:
@@ -347,6 +374,8 @@ def _match(s: str, ts: timeparse.TimeSpec, ref_t: Optional[int], now: int) -> Op
 
 
 def _singular(label: str) -> str:
+    if label.endswith(("glasses", "keys", "headphones", "scissors", "pants", "jeans", "trousers", "clothes")):
+        return label
     if label.endswith("ies") and len(label) > 4:
         return label[:-3] + "y"
     if label.endswith(("ches", "shes", "xes", "sses")):

@@ -110,15 +110,16 @@ def _check_range(q, a: str = "t0_ns", b: str = "t1_ns") -> None:
 class Target(_Validated):
     """An object as a question names it: ``label`` as said ("cup", "coffee mug"; matched to stored
     labels semantically), or a stored ``object_id``; optional ``color``, ``size`` ("small"/"large"),
-    ``room`` (id or name) and ``on`` (label of the receptacle it is on; at ``at_ns`` when given,
-"the mug that was on the desk yesterday") pick among several."""
+    ``room`` (id or name) and ``on`` (the receptacle it is on, itself a Target: "the mug on the
+bookcase in the study"; at ``at_ns`` when given, "the mug that was on the desk yesterday") pick
+among several."""
 
     label: Optional[str] = _meta("label", default=None)
     object_id: Optional[int] = _meta("id", default=None)
     color: Optional[str] = _meta("enum:" + "|".join(COLORS), default=None)
     size: Optional[str] = _meta("enum:" + "|".join(SIZES), default=None)
     room: Union[int, str, None] = _meta("room", default=None)
-    on: Optional[str] = _meta("label", default=None)
+    on: Optional["Target"] = _meta("target", default=None)
     at_ns: Optional[int] = _meta("time", default=None)
 
     def _validate(self) -> None:
@@ -301,7 +302,7 @@ def _value_to_json(v: Any) -> Any:
 
 
 def target_to_dict(t: Target) -> dict:
-    return {f.name: getattr(t, f.name) for f in dataclasses.fields(t) if getattr(t, f.name) is not None}
+    return {f.name: _value_to_json(getattr(t, f.name)) for f in dataclasses.fields(t) if getattr(t, f.name) is not None}
 
 
 def target_from_dict(d: Any, where: str = "target") -> Target:

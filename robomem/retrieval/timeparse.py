@@ -38,6 +38,7 @@ _POINT = (rf"(?:{_DAY}\s*,?\s*(?:at|around|about)\s+{_CLOCK}"
 
 _RANGE_RE = re.compile(rf"\b(?:between\s+(?P<a>{_POINT})\s+and\s+(?P<b>{_POINT})"
                        rf"|from\s+(?P<c>{_POINT})\s+(?:to|until|till)\s+(?P<d>{_POINT}))\b")
+_COMPARED_RE = re.compile(rf"\b(?P<b>{_POINT})\s*,?\s*(?:compared (?:to|with)|versus|vs|relative to)\s+(?P<a>{_POINT})\b")
 _SINCE_RE = re.compile(rf"\b(?:since|after|compared (?:to|with)|as of|over the (?:last|past))\s+(?P<a>{_POINT}|{_NUM}\s+(?:minutes?|hours?|days?))\b")
 _LASTN_RE = re.compile(rf"\b(?:in|during|over|within) the (?:last|past)\s+(?P<n>{_NUM})\s+(?P<u>minutes?|hours?|days?)\b")
 _SESSION_RE = re.compile(r"\b(?:in|during|on)\s+(?:the\s+)?(?:session|run|tour)\s+(?:number\s+)?(?P<k>\d+)\b")
@@ -157,6 +158,10 @@ def extract(text: str, now_ns: int, start_ns: Optional[int] = None) -> tuple[str
     if m:
         a, b = (m.group("a"), m.group("b")) if m.group("a") else (m.group("c"), m.group("d"))
         t0, t1 = resolve_point(a, now_ns, start_ns), resolve_point(b, now_ns, start_ns)
+        return _cut(t, m), TimeSpec(t0_ns=min(t0, t1), t1_ns=max(t0, t1), text=m.group(0))
+    m = _COMPARED_RE.search(t)
+    if m:
+        t0, t1 = resolve_point(m.group("a"), now_ns, start_ns), resolve_point(m.group("b"), now_ns, start_ns)
         return _cut(t, m), TimeSpec(t0_ns=min(t0, t1), t1_ns=max(t0, t1), text=m.group(0))
     m = _LASTN_RE.search(t)
     if m:

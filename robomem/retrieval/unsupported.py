@@ -9,6 +9,19 @@ import re
 from typing import Optional
 
 _RULES: list[tuple[str, str]] = [
+    (r"^where (?:can|could|should|do|would|might) (?:i|we|you|one) (?!find\b|see\b|locate\b|spot\b|look\b|search\b)[a-z]+|"
+     r"\bwhat (?:can|should|could|do) (?:i|we|you|one) use\b|\bwhat can be used\b|"
+     r"\b(?:an?|some|any) (?:object|thing|something|item) (?:to|for|that can|which can|i can use)\b",
+     "robomem does not know what things are for (functional questions)"),
+    (r"\b(?:behind|in front of|to the (?:left|right)|left of|right of|above|below|beneath|underneath|under|between|"
+     r"opposite|across from|facing)\b",
+     "robomem answers on/in/near, not finer spatial relations (behind, above, under, left of, between)"),
+    (r"\b(?:open or closed|closed or open|on or off|off or on|full or empty|empty or full)\b|"
+     r"\b(?:is|are) (?:open|closed|locked|unlocked|on|off|full|empty)$",
+     "robomem does not perceive device or door states (on/off, open/closed)"),
+    (r"\bis there (?:enough )?(?:room|space)\b|\benough (?:room|space)\b|\b(?:can|could|would|will) [a-z ]*\bfit\b|"
+     r"\bnatural light\b",
+     "robomem does not reason about free space or light"),
     (r"\b(?:made (?:of|from|out of)|materials?|fabrics?|wooden|metallic|plastic or|leather|ceramic|texture|"
      r"what (?:kind|type) of (?:wood|metal|fabric|stone))\b",
      "robomem does not perceive what things are made of (materials)"),
@@ -30,7 +43,7 @@ _RULES: list[tuple[str, str]] = [
      r"computer|laptop|screen|monitor|radio|ac|air conditioner|dishwasher|washing machine|door|doors|window|windows|"
      r"fridge|refrigerator|drawer|drawers|cabinet|oven|microwave)s? (?:on|off|open|opened|closed|shut|locked|unlocked|"
      r"running|plugged in|charging|working|broken|empty|full)\b|\bturned (?:on|off)\b|\bswitched (?:on|off)\b|"
-     r"\bleft (?:on|open)\b",
+     r"\bleft (?:it |them )?(?:on|open)$|\bleave (?:the )?[a-z ]+ (?:on|open)$",
      "robomem does not perceive device or door states (on/off, open/closed)"),
     (r"\b(?:temperature|weather|raining|humid|how hot|how cold|what time is it|what day is it|today's date|battery)\b",
      "robomem does not perceive temperature, weather or the current time"),
@@ -42,7 +55,7 @@ _RULES: list[tuple[str, str]] = [
      "robomem does not identify people"),
     (r"^(?:why|how come)\b",
      "robomem does not explain causes"),
-    (r"\b(?:how (?:big|tall|wide|long|heavy|high|deep|large|small|old|much does)|weigh|weight|dimensions?|"
+    (r"\b(?:how (?:big|tall|wide|long is|long are|heavy|high|deep|large|small|old|much does)|weigh|weight|dimensions?|"
      r"how far|distance between|size of|what size|shape|how many (?:rooms|floors|windows|doors|people|stairs|steps))\b",
      "robomem does not measure sizes, weights, shapes or distances between objects"),
     (r"\b(?:expired|fresh|ripe|rotten|safe to|edible|can i eat|can i drink|is (?:the |it )?[a-z ]*(?:hot|cold|wet|dry|"
