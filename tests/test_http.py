@@ -202,7 +202,7 @@ BAD = [
     ("query NaN", "/query", b'{"type": "where_was_i", "at_ns": NaN}', {}, 400, "NaN"),
     ("query deeply nested", "/query", b"[" * 5000 + b"]" * 5000, {}, 400, "JSON"),
     ("deeply nested", "/where", b'{"label": ' + b"[" * 5000 + b"]" * 5000 + b"}", {}, 400, "JSON"),
-    ("NaN", "/where-was-i", b'{"at_ns": NaN}', {}, 400, "JSON"),
+    ("NaN", "/where-was-i", b'{"at_ns": NaN}', {}, 422, "integer"),
     ("empty question", "/ask", b'{"text": ""}', {}, 422, "question"),
     ("blank question", "/ask", b'{"text": "   "}', {}, 422, "question"),
     ("question too long", "/ask", ('{"text": "%s"}' % ("where is " * 400)).encode(), {}, 422, "text"),

@@ -146,6 +146,8 @@ def create_app(config: ServeConfig, stack=None):
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request, exc):
+        if exc.status_code == 400:     # FastAPI's body parser gave up (e.g. JSON nested too deeply)
+            return _error(400, "malformed_json", f"request body is not valid JSON ({exc.detail})")
         kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return _error(exc.status_code, kind, str(exc.detail))
 
