@@ -109,10 +109,21 @@ def _forbid_unknown_arguments(server) -> None:
         t.parameters["additionalProperties"] = False
 
 
+def _warm_quietly() -> None:
+    try:
+        engine.warm_up()
+    except Exception:  # pragma: no cover - the first question then reports the problem itself
+        pass
+
+
 def run_stdio(store: str) -> None:
     """Serve the tools over stdin/stdout until the client closes the pipe."""
+    import threading
+
     import robomem
     stack = robomem.open(store, readonly=True, perception=None)
+    # load the label-embedding model beside the handshake; a first question waits for it (a lock)
+    threading.Thread(target=_warm_quietly, name="robomem-warm-up", daemon=True).start()
     try:
         build_server(stack).run("stdio")
     finally:
