@@ -266,7 +266,9 @@ def test_token_required_off_127_0_0_1(store):
     p = subprocess.run([sys.executable, "-m", "robomem.cli", "serve", str(store), "--host", "127.0.0.2"],
                        env=_env(ROBOMEM_TOKEN="short"), capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "at least 16 characters" in p.stderr
-    srv = Server(store, host="127.0.0.2", args=("--rate", "0", "--no-warm"), env=_env(ROBOMEM_TOKEN=TOKEN)).wait_ready()
+    # two uvicorn workers: the settings, token included, reach them through the factory's environment
+    srv = Server(store, host="127.0.0.2", args=("--rate", "0", "--no-warm", "--workers", "2"),
+                 env=_env(ROBOMEM_TOKEN=TOKEN)).wait_ready()
     try:
         url = srv.url + "/v1/where"
         r = httpx.post(url, json={"label": "mug"})
