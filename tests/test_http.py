@@ -325,14 +325,18 @@ def test_serves_while_another_process_ingests(client, store):
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(store), str(T0 + 2 * DAY)], env=_env(),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     codes, seen_books = [], set()
+    engine_q = {"type": "where_is", "target": {"label": "book"}}
     while writer.poll() is None:
         r = client.post("/where", json={"label": "book"})
         codes.append(r.status_code)
         seen_books.add(len(r.json()))
+        codes.append(client.post("/query", json=engine_q).status_code)
     out, err = writer.communicate(timeout=60)
     assert writer.returncode == 0, err
     after = client.get("/info").json()
     assert set(codes) == {200}
     assert after["objects"] == before["objects"] + 40
     assert len(client.post("/where", json={"label": "book"}).json()) == 40
+    ans = client.post("/query", json=engine_q).json()          # the engine sees the new objects too
+    assert ans["kind"] == "objects" and ans["evidence"] and {e["label"] for e in ans["evidence"]} == {"book"}
     assert client.post("/where", json={"label": "mug"}).status_code == 200
