@@ -123,7 +123,9 @@ def observed(log, oid: int, t: int, asked: int) -> bool:
     was sighted (before the question), or it was out of the house and its last place was seen
     empty after it left."""
     pl = next((p for p in log.placements.get(oid, []) if p.t_start <= t and (p.t_end is None or t < p.t_end)), None)
-    stamps = [x for x in log.sightings.get(oid, []) if x <= asked]
+    ses = log.session_at(t)
+    horizon = min(asked, ses.t_end if ses is not None else t)   # seen there by the end of t's session:
+    stamps = [x for x in log.sightings.get(oid, []) if x <= horizon]   # a later sighting can't date a move
     if pl is not None:
         return any(pl.t_start <= x and (pl.t_end is None or x < pl.t_end) for x in stamps)
     before = [p for p in log.placements.get(oid, []) if p.t_end is not None and p.t_end <= t]
@@ -149,6 +151,9 @@ def answerable(q, log) -> bool:
     """All objects the true answer depends on were observed at the times that matter."""
     st, cat, asked = q.structured, q.category, q.asked_at_ns
     ans, tgt = st["answer"], st.get("targets", {})
+    if tgt.get("object_id") is not None and tgt.get("ref_time_ns") is not None and " that " in q.question:
+        if not observed(log, tgt["object_id"], tgt["ref_time_ns"], asked):
+            return False     # the description ("the mug that was on the desk then") was never seen true
     if cat in ("where_now", "which_room"):
         return observed(log, tgt["object_id"], asked, asked)
     if cat == "where_at_time":
@@ -191,6 +196,9 @@ def score(q, a, stack, log, perception: str) -> tuple[bool, str]:
             return a.kind == "dont_know", "never observed -> dont_know"
         if log.last_seen(oid, q.asked_at_ns) is None:
             return False, "target never observed (others of its kind were)"
+    if cat in ("count_in_room", "nearest") and not any(
+            log.last_seen(o, q.asked_at_ns) is not None for o, c in log.categories.items() if c == tgt["category"]):
+        return a.kind == "dont_know", "never observed -> dont_know"
     if not a.known:
         return False, f"{a.kind}: {a.text}"
     v = a.value
@@ -292,9 +300,9 @@ def run_seed(seed: int, days: int, per_category: int, perception: str, tmp: Path
     path = tmp / f"seed{seed}-{perception}.db"
     kwargs = {"perception": None} if perception == "gt" else {}
     if perception == "real":
-        from robomem.mapping import Octree
+        from robomem.mapping import OccupancyOctree
         from robomem.perception import PerceptionPipeline
-        kwargs = {"perception": PerceptionPipeline(octree=Octree(0.05))}
+        kwargs = {"perception": PerceptionPipeline(octree=OccupancyOctree(resolution=0.05, max_range=5.0))}
     with robomem.open(path, **kwargs) as stack:
         for k in range(n):
             if k >= 1:

@@ -209,3 +209,16 @@ def test_queries_never_write(store):
             st.query(q)
         st.ask("what changed in the kitchen since yesterday?")
     assert hashlib.sha256(store.read_bytes()).hexdigest() == before
+
+
+def test_belief_decays_with_time_and_with_how_often_things_move(ro):
+    from robomem.retrieval.store_view import view_of
+    b = view_of(ro).belief
+    last = T0 + 32 * H + 120 * S
+    p_mug = [b.p_still_there(1, "mug", last, last + d * H) for d in (0, 6, 24, 24 * 7)]
+    assert p_mug[0] == 1.0 and all(x > y for x, y in zip(p_mug, p_mug[1:]))
+    # keys moved once in the history, mugs never: after the same time the keys are less likely in place
+    assert b.p_still_there(3, "keys", last, last + 24 * H) < b.p_still_there(1, "mug", last, last + 24 * H)
+    assert b.label_hazard("keys").rate_per_day > b.label_hazard("mug").rate_per_day
+    # a miss after the last sighting: nearly gone
+    assert b.p_still_there(4, "book", last - 100 * S, last, last_missed_ns=last) == b.p_after_miss

@@ -18,6 +18,9 @@ from robomem.retrieval.store_view import StoreView, view_of
 
 NS = 1_000_000_000
 MAX_EVIDENCE_KEYFRAMES = 3   # keyframe look-ups for the top-ranked objects only
+#: Room/receptacle queries at time t look at placements seen in [t - LOOKBACK_NS, t] (R*Tree): an
+#: object not seen for longer than this before t is not reported there.
+LOOKBACK_NS = 7 * 86_400 * NS
 
 
 def fmt_time(t: Optional[int], now: Optional[int] = None) -> str:
@@ -41,6 +44,7 @@ class _Ctx:
         clock = self.v.now_ns()
         self.now = int(now_ns) if now_ns is not None else clock
         self.clock = clock
+        self.relaxed: Optional[str] = None     # set when a description had to be dropped
 
     # ------------------------------------------------------------------ naming
     def label_of(self, oid: Optional[int]) -> Optional[str]:
@@ -96,7 +100,13 @@ class _Ctx:
             ps = self._with_short_term(ps, labs)
         if not ps:
             return [], f"no {target.label or target.object_id} had been seen by then"
-        return self.filter(ps, target, t_ns)
+        kept, why = self.filter(ps, target, t_ns)
+        if not kept and (target.on is not None or target.room is not None) and target.color is None:
+            # The description (where it is / was) matches nothing I saw: answer for every object with
+            # the label rather than nothing, and say so (confidence is halved by the caller's evidence).
+            self.relaxed = why
+            return ps, ""
+        return kept, why
 
     def _first_in_session(self, labs: list[str], t_ns: int, have: set) -> list[Placement]:
         """Objects first seen later in the same stored session as ``t_ns``: things do not move
@@ -295,16 +305,8 @@ def _contents(ctx: _Ctx, q: Contents) -> Answer:
     pred, why = _scope_filter(ctx, q.room, q.receptacle)
     if pred is None:
         return dont_know(q, why)
-    if q.room is not None:
-        rooms = set(ctx.v.resolve_room(q.room))
-        ids = [r[0] for r in ctx.v.read(
-            "SELECT DISTINCT object_id FROM placements WHERE room_id IN (%s) AND t_start <= ?" % ",".join("?" * len(rooms)),
-            (*sorted(rooms), t))]
-    else:
-        rec_ids = _receptacle_ids(ctx, q.receptacle)
-        ids = [r[0] for r in ctx.v.read(
-            "SELECT DISTINCT object_id FROM placements WHERE receptacle_id IN (%s) AND t_start <= ?"
-            % ",".join("?" * len(rec_ids)), (*sorted(rec_ids), t))] if rec_ids else []
+    box = _scope_box(ctx, q.room, q.receptacle)
+    ids = ctx.v.ids_in_box(box, t - LOOKBACK_NS, t) if box is not None else []
     state = _state_at(ctx, ids, t)
     ps = [p for p in state.values() if pred(p)]
     ev = ctx.evidence(ps, t)
@@ -313,6 +315,19 @@ def _contents(ctx: _Ctx, q: Contents) -> Answer:
     text = f"{where[0].upper()}{where[1:]}: " + (", ".join(names) if names else "nothing I know of") + "."
     conf = float(np.prod([e.p_still_there for e in ev])) if ev else 0.8
     return Answer("objects", [_obj_dict(e, ctx) for e in ev], text, conf, tuple(ev), q)
+
+
+def _scope_box(ctx: _Ctx, room, receptacle: Optional[Target]):
+    """A box that holds everything in the room / on the receptacle (for R*Tree look-ups)."""
+    if room is not None:
+        return ctx.v.room_box(ctx.v.resolve_room(room))
+    if receptacle is not None:
+        ps, _ = ctx.candidates(receptacle, None)
+        if not ps:
+            return None
+        pos = np.array([p.position for p in ps])
+        return pos.min(axis=0) - (2.5, 2.5, 2.0), pos.max(axis=0) + (2.5, 2.5, 2.5)
+    return None
 
 
 def _receptacle_ids(ctx: _Ctx, rec: Target) -> set:
@@ -329,7 +344,11 @@ def _changes(ctx: _Ctx, q: Changes) -> Answer:
     pred, why = _scope_filter(ctx, q.room, q.receptacle)
     if pred is None:
         return dont_know(q, why)
-    ids = sorted(ctx.v.changed_ids(q.t0_ns, t1))
+    if q.room is None and q.receptacle is None:
+        ids = sorted(ctx.v.changed_ids(q.t0_ns, t1))
+    else:
+        box = _scope_box(ctx, q.room, q.receptacle)
+        ids = ctx.v.ids_in_box(box, q.t0_ns - LOOKBACK_NS, t1) if box is not None else []
     before, after = _state_at(ctx, ids, q.t0_ns), _state_at(ctx, ids, t1)
     changes = []
     for oid in ids:
@@ -337,9 +356,10 @@ def _changes(ctx: _Ctx, q: Changes) -> Answer:
         b_in, a_in = b is not None and pred(b), a is not None and pred(a)
         if not (b_in or a_in) or (b is not None and a is not None and b.placement_id == a.placement_id):
             continue
-        if b is not None and a is not None and float(np.linalg.norm(a.position - b.position)) < 0.25 \
-                and a.receptacle_id == b.receptacle_id:
-            continue
+        if b is not None and a is not None and (
+                (a.receptacle_id is not None and a.receptacle_id == b.receptacle_id)
+                or (a.receptacle_id is None and float(np.linalg.norm(a.position - b.position)) < 0.25)):
+            continue     # still on the same receptacle (or within the move tolerance): not a change of place
         kind = "moved" if (b is not None and a is not None) else ("appeared" if a is not None else "disappeared")
         changes.append({"object_id": oid, "label": (a or b).label, "kind": kind,
                         "before": None if b is None else _pl_dict(ctx, b), "after": None if a is None else _pl_dict(ctx, a)})
@@ -499,7 +519,11 @@ def answer(stack, query: Query, now_ns: Optional[int] = None) -> Answer:
     if ctx.clock is None:
         return dont_know(query, "the memory is empty")
     handler = _HANDLERS.get(type(query)) or robot.HANDLERS[type(query)]
-    return handler(ctx, query)
+    a = handler(ctx, query)
+    if ctx.relaxed and a.known:
+        a = Answer(a.kind, a.value, f"({ctx.relaxed}; answering for every one I know.) {a.text}", a.confidence * 0.5,
+                   a.evidence, a.query)
+    return a
 
 
 _HANDLERS = {WhereIs: _where, WhenSeen: _when_seen, Contents: _contents, Changes: _changes, Near: _near,

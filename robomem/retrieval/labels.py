@@ -43,6 +43,22 @@ SYNONYMS = {
     "buffet": "sideboard", "bin": "trash can", "garbage can": "trash can", "wastebasket": "trash can",
 }
 
+#: Names of distinct household object categories. A phrase that is one of them names that kind of
+#: thing: when the store has none, it matches nothing ("notebook" is not the laptop, "cup" may still
+#: be a mug through SYNONYMS/similarity only when "cup" is not a category the store keeps apart).
+DISTINCT = set("""
+apple backpack bag ball banana basket bed bench bicycle blanket book bookshelf bottle bowl box broom brush
+bucket cabinet calculator camera candle car carpet chair charger clock coat comb computer couch counter cup
+curtain cushion cutting board desk dishwasher door dresser drill dumbbell fan fire extinguisher folder fork
+fridge glasses guitar hairdryer hammer hat headphones helmet iron jacket jar kettle key keyboard keys knife
+ladder lamp laptop magazine microwave mirror monitor mop mouse mug newspaper notebook orange oven painting pan
+pen pencil phone piano picture pillow pizza plant plate pot printer radio refrigerator remote rug scarf
+scissors shelf shoe shoes sink skateboard sock sofa speaker spoon stapler stool stove suitcase table tablet
+teddy bear television tissue toaster toilet toothbrush towel toy trash can tray tv umbrella vase wallet
+wardrobe washing machine watch whiteboard window
+""".split()) | {"cutting board", "fire extinguisher", "teddy bear", "trash can", "washing machine", "coffee table",
+               "dining table", "kitchen table", "tv stand", "shoe rack", "sink cabinet", "console table"}
+
 _model = None
 _model_lock = threading.Lock()
 _emb_cache: dict[str, np.ndarray] = {}
@@ -110,6 +126,8 @@ def semantic_match(phrase: str, stored: dict, min_similarity: float = MIN_SIMILA
     if not stored:
         return None
     q = label_key(phrase)
+    if any(c in DISTINCT for c in _singulars(q)) and q not in ("cup",):
+        return None      # a distinct kind of thing the store has not seen (see DISTINCT)
     qwords = {w for x in q.split() for w in _singulars(x)}
     # a thing is not the furniture named after it: "shoes" is not the "shoe rack"
     keys = sorted(k for k in stored if not (len(k.split()) > 1 and set(k.split()[:-1]) & qwords

@@ -81,9 +81,16 @@ def normalise(text: str) -> str:
 
 
 def _is_room(phrase: str) -> Optional[str]:
+    """The room a phrase names ("the kitchen"; "the bedroom with the desk" is kept whole: the
+    engine picks the bedroom that has a desk), or None."""
     p = re.sub(rf"^{_DET}\s+", "", phrase.strip())
     for w in ROOM_WORDS:
-        if p == w or p.startswith(w + " with ") or p.startswith(w + " that ") or p == w + "s":
+        if p == w or p == w + "s":
+            return w
+        m = re.match(rf"^{w} with (?:{_DET}\s+)?([a-z][a-z ]*)$", p)
+        if m:
+            return f"{w} with the {m.group(1).strip()}"
+        if p.startswith(w + " that ") or p.startswith(w + " with "):
             return w
     return None
 

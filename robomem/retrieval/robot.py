@@ -44,12 +44,15 @@ def _last_visit(ctx, q: LastVisit) -> Answer:
 def _seen_between(ctx, q: SeenBetween) -> Answer:
     from robomem.retrieval.engine import _obj_dict, fmt_time
     t1 = ctx.now if q.t1_ns is None else q.t1_ns
-    ps = ctx.v.seen_in(q.t0_ns, t1)
     if q.room is not None:
         rooms = set(ctx.v.resolve_room(q.room))
         if not rooms:
             return dont_know(q, f"I don't know a room called {q.room!r}" if ctx.v.rooms() else "no rooms are known in this map")
+        box = ctx.v.room_box(sorted(rooms))
+        ps = [] if box is None else ctx.v.seen_in(q.t0_ns, t1, box)
         ps = [p for p in ps if p.room_id in rooms]
+    else:
+        ps = ctx.v.seen_in(q.t0_ns, t1)
     seen = {}
     for p in ps:
         seen.setdefault(p.object_id, p)

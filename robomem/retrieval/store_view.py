@@ -8,6 +8,7 @@ Every statement here is a SELECT on ``stack.long_term.connection``; nothing writ
 from __future__ import annotations
 
 import json
+import re
 import threading
 import weakref
 from typing import Iterable, Optional
@@ -119,12 +120,37 @@ class StoreView:
         """Room ids meaning ``room`` (an id, or a room type / synonym). Empty when unknown."""
         if isinstance(room, int):
             return [room] if room in self.rooms() or self.has_room_data() else []
-        k = room_key(room)
-        return sorted(i for i, t in self.rooms().items() if room_key(t) == k)
+        m = re.match(r"^(?P<room>.+?) with (?:the |a |an )?(?P<thing>.+)$", room)
+        k = room_key(m.group("room") if m else room)
+        ids = sorted(i for i, t in self.rooms().items() if room_key(t) == k)
+        if m and len(ids) > 1:
+            from robomem.retrieval.labels import resolve
+            labs, _ = resolve(m.group("thing"), self.labels())
+            having = {r[0] for lab in labs for r in self.read(
+                "SELECT DISTINCT p.room_id FROM objects o JOIN placements p ON p.id = o.current_placement "
+                "WHERE o.label = ?", (lab,))}
+            ids = [i for i in ids if i in having]
+        return ids
 
     def has_room_data(self) -> bool:
         return self._cached("has_rooms", lambda: [bool(self.read(
             "SELECT 1 FROM placements WHERE room_id IS NOT NULL LIMIT 1"))])[0]
+
+    def room_box(self, room_ids: list[int]) -> Optional[tuple[np.ndarray, np.ndarray]]:
+        """Axis-aligned box around everything ever placed in these rooms (cached per store
+        version: one scan of the placements the first time), for R*Tree-bounded room queries."""
+        boxes = self._cached("room_boxes", lambda: {r[0]: (np.array(r[1:4]), np.array(r[4:7])) for r in self.read(
+            "SELECT room_id, min(x), min(y), min(z), max(x), max(y), max(z) FROM placements "
+            "WHERE room_id IS NOT NULL GROUP BY room_id")})
+        got = [boxes[r] for r in room_ids if r in boxes]
+        if not got:
+            return None
+        return np.min([g[0] for g in got], axis=0) - 0.01, np.max([g[1] for g in got], axis=0) + 0.01
+
+    def ids_in_box(self, box, t0_ns: int, t1_ns: int) -> list[int]:
+        """Objects with a placement inside ``box`` whose interval overlaps [t0, t1] (R*Tree)."""
+        lo, hi = box
+        return sorted({p.object_id for p in self.lt.objects_in_box(lo, hi, t0_ns, t1_ns)})
 
     def sessions(self) -> list[dict]:
         return self._cached("sessions", self.lt.sessions)
@@ -198,15 +224,21 @@ class StoreView:
                 "WHERE r.t0 >= ? AND r.t0 <= ? AND p.t_start > ? AND p.t_start <= ?", (lo - 1, hi + 1, t0_ns, t1_ns))}
         return ids
 
-    def seen_in(self, t0_ns: int, t1_ns: int) -> list[Placement]:
-        """Placements with a sighting inside [t0, t1] (first..last sighting overlaps it)."""
+    def seen_in(self, t0_ns: int, t1_ns: int, box=None) -> list[Placement]:
+        """Placements with a sighting inside [t0, t1] (first..last sighting overlaps it), optionally
+        only inside ``box`` (lo, hi)."""
         if not self.lt._load_origin():
             return []
         lo, hi = self.lt._t(t0_ns), self.lt._t(t1_ns)
+        where, params = "", [hi + 1, lo - 1, t1_ns, t0_ns]
+        if box is not None:
+            where = " AND r.x1 >= ? AND r.x0 <= ? AND r.y1 >= ? AND r.y0 <= ? AND r.z1 >= ? AND r.z0 <= ?"
+            for k in range(3):
+                params += [float(box[0][k]), float(box[1][k])]
         return [_placement(r) for r in self.read(
             f"SELECT {_COLS} FROM placement_rtree r JOIN placements p ON p.id = r.id JOIN objects o ON o.id = p.object_id "
-            "WHERE r.t0 <= ? AND r.t1 >= ? AND p.t_start <= ? AND p.t_end >= ? ORDER BY p.t_end DESC",
-            (hi + 1, lo - 1, t1_ns, t0_ns))]
+            "WHERE r.t0 <= ? AND r.t1 >= ? AND p.t_start <= ? AND p.t_end >= ?" + where + " ORDER BY p.t_end DESC",
+            params)]
 
     def near(self, center, radius_m: float, t_ns: int, label: Optional[str]) -> list[Placement]:
         """Objects whose placement at ``t_ns`` lies within ``radius_m`` of ``center`` (R*Tree)."""

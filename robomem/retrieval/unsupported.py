@@ -58,7 +58,7 @@ _RULES: list[tuple[str, str]] = [
     (r"\b(?:how (?:big|tall|wide|long is|long are|heavy|high|deep|large|small|old|much does)|weigh|weight|dimensions?|"
      r"how far|distance between|size of|what size|shape|how many (?:rooms|floors|windows|doors|people|stairs|steps))\b",
      "robomem does not measure sizes, weights, shapes or distances between objects"),
-    (r"\b(?:expired|fresh|ripe|rotten|safe to|edible|can i eat|can i drink|is (?:the |it )?[a-z ]*(?:hot|cold|wet|dry|"
+    (r"\b(?:expired|fresh|ripe|rotten|safe to|edible|can i eat|can i drink|is (?:the |it )?[a-z ]*\b(?:hot|cold|wet|dry|"
      r"sharp|broken|cracked|new|old|expensive|cheap))\b",
      "robomem does not perceive the condition of things"),
     (r"\b(?:how much (?:does|did|is|are)|price|cost|buy|order|sell)\b",
