@@ -2,13 +2,13 @@
 dict out, in the schema ``robomem.retrieval``'s ``Answer.to_dict()`` uses: ``kind``, ``value``,
 ``text``, ``confidence``, ``evidence``, ``query``.
 
-When the stack has ``query``/``ask`` (robomem.retrieval merged), they answer. Until then
-structured ``{"kind": "where_is", "label": ...}`` queries (and "where is the X" questions) are
-answered here from :meth:`robomem.MemoryStack.where_is`."""
+Questions in words and structured queries in ``robomem.retrieval``'s schema (``{"type": ...}``) are
+answered by :meth:`robomem.MemoryStack.ask` / :meth:`~robomem.MemoryStack.query`. The live
+``{"kind": "where_is", "label": ...}`` form is answered here from :meth:`robomem.MemoryStack.where_is`
+with the room type from the node's current room segmentation."""
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Optional
 
 import numpy as np
@@ -24,17 +24,15 @@ def answer_query(stack, question: str = "", query: Optional[dict] = None) -> dic
     """Answer ``question`` or ``query`` (exactly one) from ``stack``; returns the answer dict."""
     if bool(question) == bool(query):
         raise QueryError("give exactly one of question (words) or query_json (structured)")
-    if question and hasattr(stack, "ask"):
-        return stack.ask(question).to_dict()
-    if query and hasattr(stack, "query"):
-        return stack.query(query).to_dict()
     if question:
-        m = re.match(r"\s*where(?:'s| is| are)\s+(?:the\s+|my\s+|a\s+)?(.+?)\s*\??\s*$", question, re.I)
-        if not m:
-            raise QueryError("only 'where is the X?' questions are answered until robomem.retrieval is available")
-        query = {"kind": "where_is", "label": m.group(1).strip().lower().replace(" ", "_")}
-    if not isinstance(query, dict) or query.get("kind") != "where_is":
-        raise QueryError(f"unsupported query {query!r}: only kind 'where_is' until robomem.retrieval is available")
+        return stack.ask(question).to_dict()
+    if "type" in query:   # robomem.retrieval's query schema (the one every interface shares)
+        return stack.query(query).to_dict()
+    # {"kind": "where_is", "label": ...}: the live where-is of this node, with the room type from the
+    # current room segmentation (rooms found after a sighting included), answered in the same shape.
+    if query.get("kind") != "where_is":
+        raise QueryError(f"unsupported query {query!r}: give robomem.retrieval's JSON ({{\"type\": ...}}) "
+                         "or {\"kind\": \"where_is\", \"label\": ...}")
     label = query.get("label")
     if not isinstance(label, str) or not label:
         raise QueryError("where_is needs a non-empty string 'label'")

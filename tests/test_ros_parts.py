@@ -72,7 +72,8 @@ def test_answer_switch_point_where_is_with_a_real_store(tmp_path):
         assert set(a) == {"kind", "query", "value", "confidence", "evidence", "text"}
         assert a["value"]["object_id"] == 7 and a["value"]["position"] == [1.0, 2.0, 0.8] and a["value"]["room_id"] == 3
         assert a["text"].startswith("The mug is at (1.00, 2.00, 0.80)")
-        assert answer_query(st, "Where is my mug?")["value"]["object_id"] == 7
+        assert answer_query(st, "Where is my mug?")["value"][0]["object_id"] == 7
+        assert answer_query(st, query={"type": "where_is", "target": {"label": "mug"}})["value"][0]["object_id"] == 7
         assert answer_query(st, query={"kind": "where_is", "label": "cat"})["value"] is None
         with pytest.raises(QueryError, match="exactly one"):
             answer_query(st, "where is the mug", {"kind": "where_is", "label": "mug"})
