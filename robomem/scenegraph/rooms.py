@@ -120,6 +120,7 @@ def segment_rooms(grid, *, door_width: float = 1.0, min_room_area: float = 1.5,
         seed_free = seed_free & ~closed
     dt = ndimage.distance_transform_edt(seed_free) * res
     cores = _split_seeds(dt, res, door_width / 2.0, level_step, min_core_area)
+    cores = _orphan_seeds(cores, seed_free, res, min_room_area)
     # Grow inside the closed walls first, so a room fills up to its wall line before spilling
     # through a door or a gap in the map; then fill the doorways (split in their middle).
     labels = _grow(cores.astype(np.int32), free & ~closed)
@@ -218,6 +219,29 @@ def _split_seeds(dt: np.ndarray, res: float, r0: float, step: float, min_core_ar
                     next_label += 1
         r += step
     return seeds
+
+
+def _orphan_seeds(cores: np.ndarray, seed_free: np.ndarray, res: float, min_area: float) -> np.ndarray:
+    """Add a seed for every closed-off free region (walls and virtual walls closing its doors) of
+    at least ``min_area`` m² that holds no core: a corridor narrower than ``door_width`` plus the
+    wall margins erodes away entirely, and without its own seed the rooms off it would share it
+    out among themselves."""
+    comp, n = ndimage.label(seed_free)
+    if n == 0:
+        return cores
+    sizes = np.bincount(comp.ravel(), minlength=n + 1) * res * res
+    has_core = np.zeros(n + 1, bool)
+    has_core[comp[cores > 0]] = True
+    orphan = (sizes >= min_area) & ~has_core
+    orphan[0] = False
+    if not orphan.any():
+        return cores
+    cores = cores.copy()
+    nxt = int(cores.max()) + 1
+    for c in np.flatnonzero(orphan):
+        cores[comp == c] = nxt
+        nxt += 1
+    return cores
 
 
 def _grow(labels: np.ndarray, free: np.ndarray, max_steps: int = 1 << 30) -> np.ndarray:
