@@ -124,3 +124,31 @@ def test_every_generated_house_saves_and_loads_identical(style, tmp_path):
         p = tmp_path / f"{style}-{seed}.json"
         s.save(p)
         assert json.dumps(sim.Scene.load(p).to_dict()) == json.dumps(s.to_dict())
+
+
+def test_real_style_house_is_hard_like_real_ones():
+    s = sim.generate_house(seed=1, style="real")
+    assert s.wall_placement == "outside" and any(w.kind == "window" for w in s.wall_openings)
+    counts = {}
+    for o in s.small_objects():
+        counts.setdefault(o.category, []).append(o)
+    groups = [v for v in counts.values() if len(v) >= 3]
+    assert len(groups) >= 3
+    # Look-alikes: within a group sizes differ by a few per cent and colours by a few units.
+    def lookalikes(objs):
+        S = np.array([o.size for o in objs])
+        return max(int(np.sum(np.all(np.abs(S / S[i] - 1) < 0.07, axis=1))) for i in range(len(S)))
+    assert sum(lookalikes(v) >= 3 for v in groups) >= 3
+    # Furniture flush against walls (touching a wall face), chairs tucked under tables.
+    faces = 0
+    for o in s.furniture():
+        lo, hi = o.bbox()
+        assert interpenetration(solids(o), wall_solids(s)) <= sim.scene.OVERLAP_AREA
+        faces += int(any(abs(lo[i] - v) < 0.01 or abs(hi[i] - v) < 0.01 for i in (0, 1)
+                         for v in np.asarray(s.outline.exterior.coords)[:, i]))
+    assert faces >= 3
+    tables = [o for o in s.furniture() if o.category in ("kitchen_table", "dining_table", "desk")]
+    chairs = [o for o in s.furniture() if o.category in ("chair", "office_chair")]
+    assert any(c.footprint().intersects(t.footprint()) for c in chairs for t in tables)
+    inside = [o for o in s.small_objects() if "/shelf" in (o.receptacle_id or "")]
+    assert inside

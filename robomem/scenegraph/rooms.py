@@ -45,6 +45,11 @@ ROOM_TYPE_VOTES: dict[str, tuple[str, float]] = {
     "coat_rack": ("hallway", 2.0), "umbrella": ("hallway", 0.3),
     # laundry
     "washing_machine": ("laundry", 3.0), "dryer": ("laundry", 3.0),
+    # contents of kitchens and bedrooms in the realistic houses
+    "kitchen_cabinet": ("kitchen", 2.0), "apple": ("kitchen", 0.3), "bread": ("kitchen", 0.3),
+    "cereal_box": ("kitchen", 0.3), "milk": ("kitchen", 0.3), "cheese": ("kitchen", 0.3),
+    "fork": ("kitchen", 0.2), "knife": ("kitchen", 0.2), "spoon": ("kitchen", 0.2),
+    "shirt": ("bedroom", 0.3), "jeans": ("bedroom", 0.3), "sock": ("bedroom", 0.3),
 }
 
 
@@ -164,16 +169,17 @@ def virtual_walls(occupied: np.ndarray, res: float, max_opening: float, min_stub
         thin = occ & ~pad[:H] & ~pad[2 * t:]
         res_mask = np.zeros_like(occ)
         for r in np.flatnonzero(thin.sum(axis=1) >= 2 * k):
-            row = thin[r]
+            trow = thin[r]
             orow = occ[r]
-            # Runs of thin wall cells along the row.
-            d = np.diff(np.r_[0, row.astype(np.int8), 0])
+            # Runs of occupied cells along the row whose last k cells next to a gap are thin: a
+            # wall continuing along the row up to the opening. Only the tip must be thin, so a
+            # short stub left of a wall where it meets a perpendicular wall counts too.
+            d = np.diff(np.r_[0, orow.astype(np.int8), 0])
             starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)   # [start, end)
-            good = (ends - starts) >= k
-            starts, ends = starts[good], ends[good]
             for e, s2 in zip(ends[:-1], starts[1:]):
                 gap = s2 - e
-                if 0 < gap <= gmax and not orow[e:s2].any():
+                if 0 < gap <= gmax and e - k >= 0 and s2 + k <= W and trow[e - k:e].all() \
+                        and trow[s2:s2 + k].all():
                     res_mask[r, e:s2] = True
         out |= res_mask.T if flip else res_mask
     return out
