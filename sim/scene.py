@@ -18,7 +18,7 @@ import numpy as np
 import shapely
 import trimesh
 from shapely import affinity
-from shapely.geometry import LineString, Point, box as shapely_box
+from shapely.geometry import LineString, Point, Polygon, box as shapely_box
 from shapely.ops import linemerge, unary_union
 
 from sim import scene_io

@@ -15,7 +15,7 @@ from shapely import affinity
 from shapely.geometry import LineString, Polygon, box as shapely_box  # noqa: F401
 from shapely.validation import explain_validity
 
-from sim.categories import CATEGORIES, category_info, shape_for_state
+from sim.categories import CATEGORIES, shape_for_state
 from sim.errors import InvalidPolygonError, SceneError
 from sim.shapes import shape_mesh
 
