@@ -355,9 +355,17 @@ def run_house(seed: int, *, width=320, height=240, move_fraction=0.2, verbose=Tr
     missed_alone = sum(1 for g in eligible
                        if not (pre_pairs[g] in moved_evts and obj2.pairs.get(g) == pre_pairs[g])
                        and not any(cat[h] == cat[g] for h in moved if h != g))
+    # Where-is for a moved object: the position stored under its old id (after folds) lies within
+    # 0.5 m of the object's new place.
+    where_ok = 0
+    for g in eligible:
+        a = pipe.scene_graph.get_object(pipe.tracker.resolve(pre_pairs[g]))
+        lo, hi = scene.objects[g].bbox()
+        where_ok += int(a is not None and np.linalg.norm(np.asarray(a["position"]) - (lo + hi) / 2) <= 0.5)
     moved_pred_ids = {pre_pairs[g] for g in moved if g in pre_pairs}
     false_events = [e for e in gone_evts if e.object_id not in moved_pred_ids]
     res.update(moves=len(moved), moves_eligible=len(eligible), moves_detected=detected, moves_swapped=swapped,
+               moves_where_ok=where_ok,
                moves_missed_alone=missed_alone,
                change_events=len(gone_evts), false_change_events=len(false_events),
                unchanged_tracked=len(set(pre_pairs.values()) - moved_pred_ids),
@@ -373,6 +381,7 @@ def print_house(r):
     o, rm = r["objects"], r["rooms"]
     print(f"[{r['name']}] frames={r['frames']} gt_visible={o.gt}/{r['all_objects']} pred={o.pred} matched={o.matched} "
           f"dups={o.duplicates} label_ok={o.label_ok} on={o.on_ok}/{o.on_total} rooms={rm['matched']}/{rm['gt']} "
+          f"in_room={rm.get('in_room_ok', 0)}/{rm.get('in_room_n', 0)} "
           f"types={rm['type_ok']} ious={[round(x, 2) for x in rm['ious']]} | moves {r['moves_detected']}/"
           f"{r['moves_eligible']} (swapped {r['moves_swapped']}, moved {r['moves']}) false={r['false_change_events']}/{r['change_events']} "
           f"| {r['ms_median']:.1f} ms/frame (cpu {r['cpu_ms_median']:.1f})", flush=True)
@@ -391,8 +400,11 @@ def summarize(results) -> dict:
         "on_acc": tot("on_ok") / max(tot("on_total"), 1), "on_total": tot("on_total"),
         "rooms_matched": rooms_m / max(rooms_gt, 1), "rooms_gt": rooms_gt,
         "room_type_acc": sum(r["rooms"]["type_ok"] for r in results) / max(rooms_m, 1),
+        "in_room": sum(r["rooms"].get("in_room_ok", 0) for r in results)
+        / max(sum(r["rooms"].get("in_room_n", 0) for r in results), 1),
         "moves_detected": sum(r["moves_detected"] for r in results) / max(sum(r["moves_eligible"] for r in results), 1),
         "moves_eligible": sum(r["moves_eligible"] for r in results),
+        "moves_where": sum(r.get("moves_where_ok", 0) for r in results) / max(sum(r["moves_eligible"] for r in results), 1),
         "moves_detected_or_swapped": sum(r["moves_detected"] + r["moves_swapped"] for r in results)
         / max(sum(r["moves_eligible"] for r in results), 1),
         "moves_missed": sum(r["moves_eligible"] - r["moves_detected"] for r in results),
@@ -492,8 +504,10 @@ def main() -> None:
             (f"on-relation accuracy (n={s['on_total']})", s["on_acc"], ">= 0.90"),
             (f"rooms matched, floor IoU>=0.8 (n={s['rooms_gt']})", s["rooms_matched"], ">= 0.90"),
             ("room type correct (matched rooms)", s["room_type_acc"], ">= 0.80"),
+            ("objects in the right room (matched objects)", s["in_room"], ">= 0.95"),
             (f"moves detected as moved, same id (n={s['moves_eligible']})", s["moves_detected"], ">= 0.90"),
             ("moves detected, counting swaps of identical objects", s["moves_detected_or_swapped"], "(info)"),
+            ("where-is within 0.5 m for moved objects (stored under the old id)", s["moves_where"], ">= 0.95"),
             (f"missed moves ({s['moves_missed']}) with no identical (same-category) object moved too",
              s["moves_missed_alone"], "(info, count)"),
             ("false moved/disappeared events (share of such events)", s["false_change_share"], "<= 0.05"),

@@ -79,6 +79,8 @@ class RoomSegmentation:
     origin: tuple[float, float]
     areas: dict
     centroids: dict
+    #: Cells of the virtual walls that closed wall-aligned openings (None when not computed).
+    virtual: Optional[np.ndarray] = None
 
     def room_map(self) -> RoomMap:
         return RoomMap(self.labels, self.resolution, self.origin)
@@ -147,7 +149,7 @@ def segment_rooms(grid, *, door_width: float = 1.0, min_room_area: float = 1.5,
         for k, cnt, (r, c) in zip(idx, counts, rc):
             areas[int(k)] = float(cnt * res * res)
             cents[int(k)] = (origin[0] + (c + 0.5) * res, origin[1] + (r + 0.5) * res)
-    return RoomSegmentation(labels, res, origin, areas, cents)
+    return RoomSegmentation(labels, res, origin, areas, cents, closed if max_opening > 0 else None)
 
 
 def virtual_walls(occupied: np.ndarray, res: float, max_opening: float, min_stub: float = 0.1,
@@ -387,6 +389,27 @@ def update_room_types(graph: SceneGraph, votes: Optional[dict] = None) -> None:
         a["room_type"], a["room_type_confidence"] = infer_room_type(labels, votes)
 
 
+def _walled_pairs(labels: np.ndarray, virtual: Optional[np.ndarray]) -> dict:
+    """(p, q) -> True when most of the boundary between rooms p and q runs along a virtual wall
+    (an opening framed by wall stubs on both sides)."""
+    if virtual is None or not virtual.any():
+        return {}
+    near = ndimage.binary_dilation(virtual, iterations=2)
+    tot: Counter = Counter()
+    hit: Counter = Counter()
+    for a, b, va, vb in ((labels[:, :-1], labels[:, 1:], near[:, :-1], near[:, 1:]),
+                         (labels[:-1, :], labels[1:, :], near[:-1, :], near[1:, :])):
+        msk = (a != b) & (a > 0) & (b > 0)
+        if not msk.any():
+            continue
+        lo, hi = np.minimum(a[msk], b[msk]), np.maximum(a[msk], b[msk])
+        v = (va | vb)[msk]
+        for p, q, w in zip(lo.tolist(), hi.tolist(), v.tolist()):
+            tot[(p, q)] += 1
+            hit[(p, q)] += int(w)
+    return {k: hit[k] >= 0.5 * n for k, n in tot.items()}
+
+
 def merge_same_type_rooms(seg: RoomSegmentation, object_xy: np.ndarray, object_labels: list,
                           *, min_opening: float = 1.5, votes: Optional[dict] = None) -> RoomSegmentation:
     """Merge neighbouring rooms joined by an opening wider than a door (``min_opening`` metres of
@@ -396,6 +419,7 @@ def merge_same_type_rooms(seg: RoomSegmentation, object_xy: np.ndarray, object_l
     labels = seg.labels.copy()
     rm = RoomMap(labels, seg.resolution, seg.origin)
     xy = np.asarray(object_xy, dtype=np.float64).reshape(-1, 2)
+    walled = _walled_pairs(labels, seg.virtual)
     for _ in range(50):
         rooms = rm.room_at(xy) if len(xy) else np.zeros(0, int)
         types = {}
@@ -406,6 +430,8 @@ def merge_same_type_rooms(seg: RoomSegmentation, object_xy: np.ndarray, object_l
             if c < min_opening:
                 continue
             tp, tq = types.get(p, "unknown"), types.get(q, "unknown")
+            if "unknown" in (tp, tq) and walled.get((min(p, q), max(p, q)), False):
+                continue   # an opening between wall stubs: two rooms by architecture, even if one is empty
             if (tp == tq) != ("unknown" in (tp, tq)):   # same known type, or exactly one unknown
                 if best is None or c > best[0]:
                     best = (c, p, q)
@@ -429,4 +455,4 @@ def merge_same_type_rooms(seg: RoomSegmentation, object_xy: np.ndarray, object_l
         for k, cnt, (r, c) in zip(idx, counts, rc):
             areas[int(k)] = float(cnt * res * res)
             cents[int(k)] = (ox + (c + 0.5) * res, oy + (r + 0.5) * res)
-    return RoomSegmentation(labels, res, seg.origin, areas, cents)
+    return RoomSegmentation(labels, res, seg.origin, areas, cents, seg.virtual)
