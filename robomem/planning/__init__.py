@@ -7,13 +7,19 @@ information computed over a belief (docs/planning.md).
 - :mod:`robomem.planning.policies`: VoI and the baselines (memory-only, explore-always, threshold)
 - :mod:`robomem.planning.agent`: the agent loop over recall / path-length / act callables
 """
+from robomem.planning.agent import CANNOT_ANSWER, Agent, Episode, Outcome
 from robomem.planning.belief import Belief, Hypothesis, certain_at, still_there_probability, update_after_look
 from robomem.planning.errors import InvalidBeliefError, InvalidPlanningSettingError, UnsupportedQuestionError
 from robomem.planning.prior import DEFAULT_ROOM_PRIOR, SemanticPrior, room_probabilities
 from robomem.planning.voi import (Action, Budget, CostModel, Decision, ScoredAction, candidate_actions, decide_voi,
                                   score_actions)
 
-__all__ = ["Belief", "Hypothesis", "certain_at", "still_there_probability", "update_after_look",
+from robomem.planning.policies import ExploreAlwaysPolicy, MemoryOnlyPolicy, ThresholdPolicy, VoIPolicy, policy_by_name
+from robomem.planning.recall import MemoryRecall, RoomInfo, parse_where_question
+
+__all__ = ["Agent", "Episode", "Outcome", "CANNOT_ANSWER", "ExploreAlwaysPolicy", "MemoryOnlyPolicy",
+           "ThresholdPolicy", "VoIPolicy", "policy_by_name", "MemoryRecall", "RoomInfo", "parse_where_question",
+           "Belief", "Hypothesis", "certain_at", "still_there_probability", "update_after_look",
            "InvalidBeliefError", "InvalidPlanningSettingError", "UnsupportedQuestionError",
            "DEFAULT_ROOM_PRIOR", "SemanticPrior", "room_probabilities",
            "Action", "Budget", "CostModel", "Decision", "ScoredAction", "candidate_actions", "decide_voi",

@@ -134,23 +134,29 @@ def still_there_probability(moves_per_day: float, age_s: float) -> float:
     return math.exp(-moves_per_day * age_s / 86400.0)
 
 
-def update_after_look(belief: Belief, looks: Mapping[str, float]) -> Belief:
+def update_after_look(belief: Belief, looks: Mapping[str, float], relook: float = 1.0) -> Belief:
     """The belief after looking and *not* seeing the target. ``looks``: hypothesis key → detection
     probability of this look for it (unknown keys are ignored). Bayes:
-    p'_h = p_h (1 − d_h) / (1 − Σ_j p_j d_j); the ``p_other`` mass is renormalised the same way."""
+    p'_h = p_h (1 − d_h) / (1 − Σ_j p_j d_j); the ``p_other`` mass is renormalised the same way.
+    ``relook``: factor on the detection probability of the looked-at hypotheses for later looks
+    (a second look at the same place mostly sees what the first saw; 1 = independent looks)."""
+    relook = _prob(relook, "relook")
     miss = 0.0
     for k, d in looks.items():
         h = belief.get(k)
         if h is not None:
             miss += h.probability * _prob(d, f"detection of look at {k!r}")
     z = 1.0 - miss
+    def det(h):
+        return h.detection * relook if h.key in looks else h.detection
+
     if z <= _EPS:
         # Every listed place was certainly checked: the target is somewhere not listed.
-        return replace(belief, hypotheses=tuple(replace(h, probability=0.0) for h in belief.hypotheses))
+        return replace(belief, hypotheses=tuple(replace(h, probability=0.0, detection=det(h)) for h in belief.hypotheses))
     hs = []
     for h in belief.hypotheses:
         d = float(looks.get(h.key, 0.0))
-        hs.append(replace(h, probability=min(1.0, h.probability * (1.0 - d) / z)))
+        hs.append(replace(h, probability=min(1.0, h.probability * (1.0 - d) / z), detection=det(h)))
     total = sum(h.probability for h in hs)
     if total > 1.0:
         hs = [replace(h, probability=h.probability / total) for h in hs]

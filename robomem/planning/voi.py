@@ -11,8 +11,8 @@ now is right, and the finite-horizon value
     Q_k(b, a) = Σ_j p_j d_j · R (1 − fp)  +  (1 − Σ_j p_j d_j) · V_{k−1}(b_miss)  −  w_m m_a − w_t t_a
 
 the value of information of ``a`` is ``Q_k(b, a) − R · U(b)``: act on the best if it is positive,
-otherwise answer. ``b_miss`` is :func:`update_after_look`. Deeper steps estimate travel by the
-straight line × ``detour`` (the first step uses the real path). See docs/planning.md."""
+otherwise answer. ``b_miss`` is :func:`update_after_look`. Later legs use the real path when a path
+function is given to :func:`score_actions`, else the straight line × ``detour``. See docs/planning.md."""
 from __future__ import annotations
 
 import math
@@ -178,9 +178,24 @@ def _euclid(a, b) -> float:
 class _Lookahead:
     """The recursion V_k / Q_k with estimated travel beyond the first step."""
 
-    def __init__(self, costs: CostModel, branch: int = 6) -> None:
+    def __init__(self, costs: CostModel, branch: int = 6, blocked=frozenset(),
+                 path_length: Optional[PathLength] = None) -> None:
         self.c = costs
         self.branch = branch
+        self.blocked = frozenset(blocked)
+        self.path_length = path_length
+        self._paths: dict = {}
+
+    def travel(self, a, b) -> Optional[float]:
+        """Path length between two goals: the real one (cached) when a path function was given,
+        else the straight line × detour."""
+        if self.path_length is None:
+            return _euclid(a, b) * self.c.detour
+        key = (tuple(a), tuple(b))
+        if key not in self._paths:
+            m = self.path_length(tuple(a), tuple(b))
+            self._paths[key] = None if m is None or not math.isfinite(float(m)) else float(m)
+        return self._paths[key]
 
     def q(self, belief: Belief, a: Action, depth: int, path_m: float, time_s: float) -> tuple[float, float]:
         """(expected P(correct) after a and the best continuation, Q value)."""
@@ -201,9 +216,11 @@ class _Lookahead:
             return best
         acts = []
         for h in belief.hypotheses:
-            if h.position is None or h.probability * h.detection <= 1e-6:
+            if h.position is None or h.key in self.blocked or h.probability * h.detection <= 1e-6:
                 continue
-            m = _euclid(pos, h.position) * self.c.detour
+            m = self.travel(pos, h.position)
+            if m is None:
+                continue
             acts.append((h.probability * h.detection / (1.0 + m), h, m))
         acts.sort(key=lambda t: -t[0])
         for _, h, m in acts[: self.branch]:
@@ -216,10 +233,14 @@ class _Lookahead:
 
 
 def score_actions(belief: Belief, actions: Sequence[Action], costs: CostModel,
-                  remaining: Optional[Budget] = None) -> list[ScoredAction]:
+                  remaining: Optional[Budget] = None, blocked: Sequence[str] = (),
+                  path_length: Optional[PathLength] = None) -> list[ScoredAction]:
     """Score each action by its value of information (see the module docstring). Unreachable
-    actions and those that do not fit ``remaining`` are kept with ``excluded`` set and value −inf."""
-    look = _Lookahead(costs)
+    actions and those that do not fit ``remaining`` are kept with ``excluded`` set and value −inf.
+    The lookahead never plans a look at an unreachable hypothesis or one in ``blocked``; it measures
+    later legs with ``path_length`` when given (cached), else the straight line × ``detour``."""
+    look = _Lookahead(costs, blocked=set(blocked) | {a.target for a in actions if a.path_m is None},
+                      path_length=path_length)
     u = belief.p_correct()
     depth = costs.lookahead if remaining is None else max(1, min(costs.lookahead, remaining.max_steps))
     out = []
