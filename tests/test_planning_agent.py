@@ -8,7 +8,8 @@ import pytest
 from robomem.planning import Budget, CostModel
 from robomem.planning.agent import CANNOT_ANSWER, Agent
 from robomem.planning.policies import ExploreAlwaysPolicy, MemoryOnlyPolicy, ThresholdPolicy
-from robomem.planning.recall import MemoryRecall, parse_where_question
+from robomem.planning import UnsupportedQuestionError
+from robomem.planning.recall import MemoryRecall, parse_question, parse_where_question
 from planning_world import World, room_infos
 
 REMEMBERED = {
@@ -118,3 +119,12 @@ def test_parse_where_question():
     assert parse_where_question("Where is the coffee mug?") == "coffee_mug"
     assert parse_where_question("where are my keys") == "keys"
     assert parse_where_question({"label": "mug"}) == "mug"
+    assert parse_question("Which room is the TV remote in?") == ("which_room", "tv_remote")
+    with pytest.raises(UnsupportedQuestionError):
+        parse_question({"kind": "count_in_room", "label": "mug"})
+
+
+def test_which_room_question_is_answered_by_room(world):
+    world.target = "remote"
+    ep = agent_for(world).run("which room is the remote in?", world.pose)
+    assert ep.answer["room_id"] == 1

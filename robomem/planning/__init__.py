@@ -15,10 +15,10 @@ from robomem.planning.voi import (Action, Budget, CostModel, Decision, ScoredAct
                                   score_actions)
 
 from robomem.planning.policies import ExploreAlwaysPolicy, MemoryOnlyPolicy, ThresholdPolicy, VoIPolicy, policy_by_name
-from robomem.planning.recall import MemoryRecall, RoomInfo, parse_where_question
+from robomem.planning.recall import MemoryRecall, RoomInfo, parse_question, parse_where_question
 
 __all__ = ["Agent", "Episode", "Outcome", "CANNOT_ANSWER", "ExploreAlwaysPolicy", "MemoryOnlyPolicy",
-           "ThresholdPolicy", "VoIPolicy", "policy_by_name", "MemoryRecall", "RoomInfo", "parse_where_question",
+           "ThresholdPolicy", "VoIPolicy", "policy_by_name", "MemoryRecall", "RoomInfo", "parse_where_question", "parse_question",
            "Belief", "Hypothesis", "certain_at", "still_there_probability", "update_after_look",
            "InvalidBeliefError", "InvalidPlanningSettingError", "UnsupportedQuestionError",
            "DEFAULT_ROOM_PRIOR", "SemanticPrior", "room_probabilities",

@@ -18,7 +18,7 @@ from robomem.planning.belief import Belief, Hypothesis, still_there_probability
 from robomem.planning.errors import InvalidPlanningSettingError, UnsupportedQuestionError
 from robomem.planning.prior import SemanticPrior, room_probabilities
 
-__all__ = ["RoomInfo", "parse_where_question", "MemoryRecall", "DEFAULT_MOVES_PER_DAY"]
+__all__ = ["RoomInfo", "parse_question", "parse_where_question", "MemoryRecall", "DEFAULT_MOVES_PER_DAY"]
 
 #: Moves per day by category (a household's habits; 0 = never moves). Unknown: ``default``.
 DEFAULT_MOVES_PER_DAY: dict[str, float] = {
@@ -31,6 +31,25 @@ DEFAULT_MOVES_PER_DAY: dict[str, float] = {
 
 _WHERE = re.compile(r"^\s*where\s+(?:is|are)\s+(?:the\s+|my\s+|a\s+)?([a-z][a-z _-]*?)\s*(?:now|right now|at the moment)?\s*\??\s*$",
                     re.IGNORECASE)
+
+
+_WHICH_ROOM = re.compile(r"^\s*(?:which|what)\s+room\s+(?:is|are)\s+(?:the\s+|my\s+|a\s+)?([a-z][a-z _-]*?)\s+in\s*(?:now|right now)?\s*\??\s*$",
+                         re.IGNORECASE)
+
+
+def parse_question(question: Any) -> tuple[str, str]:
+    """``(kind, label)``: kind "where_now" ("where is the X?") or "which_room" ("which room is the
+    X in?"); a dict/object may give ``kind`` and ``label``. Anything else raises
+    :class:`UnsupportedQuestionError`."""
+    if isinstance(question, str):
+        m = _WHICH_ROOM.match(question)
+        if m:
+            return "which_room", m.group(1).strip().replace(" ", "_").replace("-", "_").lower()
+        return "where_now", parse_where_question(question)
+    kind = (question.get("kind") if isinstance(question, Mapping) else getattr(question, "kind", None)) or "where_now"
+    if kind not in ("where_now", "which_room"):
+        raise UnsupportedQuestionError(f"unsupported question kind {kind!r}; the planner acts on where_now and which_room")
+    return kind, parse_where_question(question)
 
 
 def parse_where_question(question: Any) -> str:
@@ -66,13 +85,14 @@ class MemoryRecall:
     hazard model); else ``moves_per_day`` (category → rate) with ``default_moves_per_day``;
     ``prior``: the semantic prior (learned from the stack's current placements when None);
     ``room_answer_accuracy``: P(answer right | the target is in a room but not yet seen there);
-    ``known_labels``: when given, questions about other labels are unsupported."""
+    ``known_labels``: when given, questions about other labels are unsupported; ``room_of``: position
+    → room id, for remembered places stored without a room."""
 
     def __init__(self, stack, rooms: Mapping[int, RoomInfo], now_ns, *, still_there: Optional[Callable] = None,
                  moves_per_day: Optional[Mapping[str, float]] = None, default_moves_per_day: float = 0.5,
                  prior: Optional[SemanticPrior] = None, room_answer_accuracy: float = 0.2,
                  verify_detection: float = 0.9, explore_detection: float = 0.75, verify_look_s: float = 10.0,
-                 explore_look_s: float = 40.0, known_labels=None) -> None:
+                 explore_look_s: float = 40.0, known_labels=None, room_of: Optional[Callable] = None) -> None:
         for r, info in rooms.items():
             if not isinstance(info, RoomInfo):
                 raise InvalidPlanningSettingError(f"rooms[{r!r}] must be a RoomInfo, got {type(info).__name__}")
@@ -85,6 +105,7 @@ class MemoryRecall:
         self.verify_detection, self.explore_detection = verify_detection, explore_detection
         self.verify_look_s, self.explore_look_s = verify_look_s, explore_look_s
         self.known_labels = None if known_labels is None else set(known_labels)
+        self.room_of = room_of
 
     def now(self) -> int:
         return int(self._now() if callable(self._now) else self._now)
@@ -104,7 +125,7 @@ class MemoryRecall:
         return still_there_probability(rate, max(0.0, (now - answer.last_seen_ns) / 1e9))
 
     def __call__(self, question: Any) -> Belief:
-        label = parse_where_question(question)
+        kind, label = parse_question(question)
         if self.known_labels is not None and label not in self.known_labels:
             raise UnsupportedQuestionError(f"unknown object {label!r}")
         now = self.now()
@@ -113,8 +134,9 @@ class MemoryRecall:
         n = max(1, len(answers))
         for a in answers:
             pos = tuple(float(v) for v in np.asarray(a.position, dtype=np.float64)[:3])
-            hs.append(Hypothesis(f"obj:{a.object_id}", self.p_still(a, now) / n, pos, a.room_id,
-                                 answer={"object_id": a.object_id, "position": list(pos), "room_id": a.room_id,
+            room = a.room_id if a.room_id is not None or self.room_of is None else self.room_of(pos)
+            hs.append(Hypothesis(f"obj:{a.object_id}", self.p_still(a, now) / n, pos, room,
+                                 answer={"object_id": a.object_id, "position": list(pos), "room_id": room,
                                          "receptacle_id": a.receptacle_id, "last_seen_ns": a.last_seen_ns},
                                  detection=self.verify_detection, look_time_s=self.verify_look_s))
         rest = max(0.0, 1.0 - sum(h.probability for h in hs))
@@ -122,6 +144,7 @@ class MemoryRecall:
         for r, p in q.items():
             hs.append(Hypothesis(f"room:{r}", rest * p, self.rooms[r].position, r,
                                  answer={"room_id": r, "room_type": self.rooms[r].room_type},
-                                 answer_accuracy=self.room_answer_accuracy, detection=self.explore_detection,
+                                 answer_accuracy=1.0 if kind == "which_room" else self.room_answer_accuracy,
+                                 detection=self.explore_detection,
                                  look_time_s=self.explore_look_s, kind="prior"))
-        return Belief(label, tuple(hs), {"asked_at_ns": now, "remembered": len(answers)})
+        return Belief(label, tuple(hs), {"kind": kind, "asked_at_ns": now, "remembered": len(answers)})
