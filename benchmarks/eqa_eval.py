@@ -205,12 +205,49 @@ def plot(summary: dict, path: Path) -> None:
                 linestyle="-" if len(pts) > 1 else "none")
         for x, y, n in pts:
             if "-" in n and n.split("-")[0] in ("threshold", "voi"):
-                ax.annotate(n.split("-", 1)[1], (x, 100 * y), textcoords="offset points", xytext=(4, -10), fontsize=7, color=c)
+                off = (5, -12) if n.startswith("threshold") else (5, 6)
+                ax.annotate(("τ=" if n.startswith("threshold") else "w=") + n.split("-", 1)[1], (x, 100 * y),
+                            textcoords="offset points", xytext=off, fontsize=7, color=c)
     ax.set_xlabel("mean path per question (m)")
     ax.set_ylabel("accuracy (% of first answers right)")
     ax.set_title("Embodied QA over days: accuracy versus path, per policy")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_reliability(records: list, path: Path, bins: int = 5) -> None:
+    """Reliability diagram: stated confidence at the stop against the fraction right, per policy."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.plot([0, 1], [0, 1], color="black", linewidth=0.8, linestyle=":", label="perfect calibration")
+    by = defaultdict(list)
+    for r in records:
+        by[r["policy"]].append(r)
+    for name, rs in sorted(by.items()):
+        if not name.startswith(("voi", "threshold")):
+            continue
+        conf = np.array([r["confidence"] for r in rs])
+        ok = np.array([r["correct"] for r in rs], float)
+        idx = np.minimum((conf * bins).astype(int), bins - 1)
+        xs, ys = [], []
+        for b in range(bins):
+            m = idx == b
+            if m.sum() >= 3:
+                xs.append(conf[m].mean())
+                ys.append(ok[m].mean())
+        ax.plot(xs, ys, marker="o", label=f"{name} (ECE {ece(conf, ok):.3f}, n={len(rs)})")
+    ax.set_xlabel("confidence when the agent stopped")
+    ax.set_ylabel("fraction of answers right")
+    ax.set_title("Calibration of the stop (bins with >= 3 answers)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -244,7 +281,22 @@ def main(argv=None) -> int:
     ap.add_argument("--max-path", type=float, default=250.0)
     ap.add_argument("--traces", action="store_true", help="keep every decision trace in the JSON")
     ap.add_argument("--out", type=Path, default=Path("out/eqa"))
+    ap.add_argument("--merge", type=Path, nargs="+", help="combine these eqa_results.json files into --out instead of running")
     args = ap.parse_args(argv)
+    if args.merge:
+        records, wall = [], 0.0
+        for f in args.merge:
+            d = json.loads(Path(f).read_text())
+            records += d["records"]
+            wall += d["wall_s"]
+        args.out.mkdir(parents=True, exist_ok=True)
+        summary = summarise(records)
+        (args.out / "eqa_results.json").write_text(json.dumps({"merged": [str(f) for f in args.merge], "wall_s": wall,
+                                                               "summary": summary, "records": records}, indent=1))
+        plot(summary, args.out / "eqa_accuracy_vs_path.png")
+        plot_reliability(records, args.out / "eqa_reliability.png")
+        report(summary, records)
+        return 0
     pols = policies([float(x) for x in args.thresholds.split(",") if x],
                     [float(x) for x in args.cost_weights.split(",") if x])
     args.out.mkdir(parents=True, exist_ok=True)
@@ -257,11 +309,20 @@ def main(argv=None) -> int:
             {"args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
              "wall_s": time.perf_counter() - t0, "summary": summary, "records": records}, indent=1))
         plot(summary, args.out / "eqa_accuracy_vs_path.png")
-    for name, s in summarise(records).items():
+        plot_reliability(records, args.out / "eqa_reliability.png")
+    report(summarise(records), records)
+    return 0
+
+
+def report(summary: dict, records: list) -> None:
+    houses = sorted({r["house"] for r in records})
+    sessions = sorted({(r["house"], r["session"]) for r in records})
+    print(f"{len(houses)} houses, {len(sessions)} house-sessions, {len(records)} episodes")
+    for name, s in summary.items():
+        cats = " ".join(f"{c}={100 * v['accuracy']:.1f}%(n={v['n']})" for c, v in s["per_category"].items())
         print(f"{name:16s} n={s['n']:4d} acc={100 * s['accuracy']:5.1f}% moved={100 * (s['accuracy_moved'] or 0):5.1f}% "
               f"worst-house={100 * s['worst_house_accuracy']:5.1f}% path={s['mean_path_m']:6.1f} m "
-              f"steps={s['mean_steps']:4.1f} wall={s['mean_wall_s']:5.2f} s ECE={s['ece']:.3f}")
-    return 0
+              f"steps={s['mean_steps']:4.1f} wall={s['mean_wall_s']:5.2f} s ECE={s['ece']:.3f} {cats}")
 
 
 if __name__ == "__main__":
