@@ -123,8 +123,21 @@ def run_house(seed: int, args, pols) -> list[dict]:
             world = SimAgentWorld(scene, env, st, render_cache=cache, cache_tag=k, explore_views=args.explore_views,
                                   verify_views=args.verify_views)
             rooms = world.rooms()
-            recall = MemoryRecall(st, rooms, lambda: env.clock_ns, room_of=world.room_of)
-            agent = Agent(recall, world.path_length, world.act, policy=policy, costs=costs,
+            if args.recall == "retrieval":
+                from robomem.planning.answer_recall import AnswerRecall
+                recall = AnswerRecall(st, rooms, lambda: env.clock_ns, room_of=world.room_of)
+            else:
+                recall = MemoryRecall(st, rooms, lambda: env.clock_ns, room_of=world.room_of)
+            path_length, act = world.path_length, world.act
+            if args.paths == "map":
+                from robomem.planning.map_paths import MapPathLength
+                path_length = MapPathLength(lambda st=st: st.map.octree)
+
+                def act(action, world=world, path_length=path_length):
+                    out = world.act(action)
+                    path_length.refresh()          # the map grew on the way
+                    return out
+            agent = Agent(recall, path_length, act, policy=policy, costs=costs,
                           budget=Budget(max_steps=args.max_steps, max_path_m=args.max_path, max_time_s=1800.0))
             dock = dock_of(world)
             for q in qs:
@@ -279,6 +292,10 @@ def main(argv=None) -> int:
     ap.add_argument("--verify-views", type=int, default=3)
     ap.add_argument("--max-steps", type=int, default=12)
     ap.add_argument("--max-path", type=float, default=250.0)
+    ap.add_argument("--recall", choices=("memory", "retrieval"), default="memory",
+                    help="beliefs from MemoryStack.where_is + hand-set hazards, or from retrieval's answers")
+    ap.add_argument("--paths", choices=("sim", "map"), default="sim",
+                    help="path lengths on the simulator's navigation grid or on the robot's own map")
     ap.add_argument("--traces", action="store_true", help="keep every decision trace in the JSON")
     ap.add_argument("--out", type=Path, default=Path("out/eqa"))
     ap.add_argument("--merge", type=Path, nargs="+", help="combine these eqa_results.json files into --out instead of running")
