@@ -111,6 +111,7 @@ def run_house(seed: int, args, pols) -> list[dict]:
             st.observe(f)
         st.end_session(s0.t_end)
     records = []
+    geometry: dict = {}
     n_sessions = min(args.sessions, len(scenario.log.sessions) - 1)
     for k in range(1, n_sessions + 1):
         s = scenario.goto_session(k)
@@ -121,7 +122,7 @@ def run_house(seed: int, args, pols) -> list[dict]:
             st.begin_session(s.name, s.t_start)
             env.clock_ns = s.t_start + 60 * 10**9
             world = SimAgentWorld(scene, env, st, render_cache=cache, cache_tag=k, explore_views=args.explore_views,
-                                  verify_views=args.verify_views)
+                                  verify_views=args.verify_views, geometry_cache=geometry)
             rooms = world.rooms()
             if args.recall == "retrieval":
                 from robomem.planning.answer_recall import AnswerRecall

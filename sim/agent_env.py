@@ -36,11 +36,13 @@ class SimAgentWorld:
     ``scene``: the simulated house; ``env``: its simulator (``EmbeddedSim``); ``stack``: the robot's
     ``MemoryStack``; ``scenario``: optional, receives sightings; ``speed_mps``: walking speed for the
     clock; ``frame_period_s``: time per look frame; ``render_cache``: optional dict shared by worlds
-    over the same scene state (frames depend only on the state and the pose)."""
+    over the same scene state (frames depend only on the state and the pose); ``geometry_cache``:
+    optional dict shared by worlds over the same house (snapped points and path lengths; furniture
+    never moves, so they hold across sessions)."""
 
     def __init__(self, scene, env, stack, scenario=None, *, speed_mps: float = 0.5, explore_views: int = 6,
                  verify_views: int = 3, pitch: float = -0.35, frame_period_s: float = 2.0,
-                 render_cache: Optional[dict] = None, cache_tag=None) -> None:
+                 render_cache: Optional[dict] = None, cache_tag=None, geometry_cache: Optional[dict] = None) -> None:
         self.scene, self.env, self.stack, self.scenario = scene, env, stack, scenario
         self.pf = env.pathfinder
         self.speed = float(speed_mps)
@@ -53,7 +55,9 @@ class SimAgentWorld:
         self.pose = None
         self.target: Optional[str] = None
         self.stats = LookStats()
-        self._snap: dict = {}
+        geo = {} if geometry_cache is None else geometry_cache
+        self._snap: dict = geo.setdefault("snap", {})
+        self._paths: dict = geo.setdefault("paths", {})
 
     # -------------------------------------------------------------- geometry
     def snap(self, p) -> Optional[np.ndarray]:
@@ -84,8 +88,11 @@ class SimAgentWorld:
         a, b = self.snap(start), self.snap(goal)
         if a is None or b is None:
             return None
-        d = float(self.pf.geodesic_distance(a, b))
-        return d if math.isfinite(d) else None
+        key = (round(float(a[0]), 2), round(float(a[1]), 2), round(float(b[0]), 2), round(float(b[1]), 2))
+        if key not in self._paths:
+            d = float(self.pf.geodesic_distance(a, b))
+            self._paths[key] = d if math.isfinite(d) else None
+        return self._paths[key]
 
     # -------------------------------------------------------------- acting
     def _frame(self, pos, yaw):
@@ -124,8 +131,8 @@ class SimAgentWorld:
         goal = self.snap(action.goal)
         if start is None or goal is None:
             return Outcome(0.0, 0.0, tuple(self.pose), reached=False)
-        d = float(self.pf.geodesic_distance(start, goal))
-        if not math.isfinite(d):
+        d = self.path_length(start, goal)
+        if d is None:
             return Outcome(0.0, 0.0, tuple(self.pose), reached=False)
         clock = self.env.clock_ns + int(d / self.speed * NS)
         if action.kind == "verify":
