@@ -332,10 +332,26 @@ def main(argv=None) -> int:
     return 0
 
 
+def markdown(summary: dict) -> str:
+    """The summary as a docs/benchmarks.md table."""
+    cats = sorted({c for s in summary.values() for c in s["per_category"]})
+    head = ["policy", "n", "accuracy", *cats, "moved", "unmoved", "worst house", "path m", "steps", "wall s", "ECE"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"   # noqa: E731
+    for name, s in summary.items():
+        rows.append("| " + " | ".join([name, str(s["n"]), pct(s["accuracy"]),
+                                        *[pct(s["per_category"].get(c, {}).get("accuracy")) for c in cats],
+                                        pct(s["accuracy_moved"]), pct(s["accuracy_unmoved"]),
+                                        pct(s["worst_house_accuracy"]), f"{s['mean_path_m']:.1f}",
+                                        f"{s['mean_steps']:.2f}", f"{s['mean_wall_s']:.2f}", f"{s['ece']:.3f}"]) + " |")
+    return "\n".join(rows)
+
+
 def report(summary: dict, records: list) -> None:
     houses = sorted({r["house"] for r in records})
     sessions = sorted({(r["house"], r["session"]) for r in records})
-    print(f"{len(houses)} houses, {len(sessions)} house-sessions, {len(records)} episodes")
+    print(f"{len(houses)} houses {houses}, {len(sessions)} house-sessions, {len(records)} episodes")
+    print(markdown(summary))
     for name, s in summary.items():
         cats = " ".join(f"{c}={100 * v['accuracy']:.1f}%(n={v['n']})" for c, v in s["per_category"].items())
         print(f"{name:16s} n={s['n']:4d} acc={100 * s['accuracy']:5.1f}% moved={100 * (s['accuracy_moved'] or 0):5.1f}% "
