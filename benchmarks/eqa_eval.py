@@ -102,7 +102,10 @@ def run_house(seed: int, args, pols) -> list[dict]:
     env = sim.EmbeddedSim(scene, width=args.width, height=args.height)
     rng = np.random.default_rng(seed)
     tmp = tempfile.TemporaryDirectory()
-    stacks = {name: robomem.open(Path(tmp.name) / f"{name}.db") for name, _, _ in pols}
+    # The memory's own map (when this robomem has one) is only built when the agent plans on it.
+    has_map = hasattr(robomem.stack.MemoryStack, "map_at")
+    open_kw = {"map": None} if has_map and args.paths == "sim" else {}
+    stacks = {name: robomem.open(Path(tmp.name) / f"{name}.db", **open_kw) for name, _, _ in pols}
     s0 = scenario.log.session(0)
     tour = list(scenario.session_frames(0, env, views_per_room=args.tour_views))
     for st in stacks.values():
@@ -281,6 +284,7 @@ def parse_range(text: str) -> list[int]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--houses", default="0-9")
+    ap.add_argument("--policies", default=None, help="comma-separated subset of policy names to run")
     ap.add_argument("--days", type=int, default=2)
     ap.add_argument("--sessions", type=int, default=3, help="question sessions after the day-0 tour")
     ap.add_argument("--questions", type=int, default=6, help="questions per session")
@@ -317,6 +321,9 @@ def main(argv=None) -> int:
         return 0
     pols = policies([float(x) for x in args.thresholds.split(",") if x],
                     [float(x) for x in args.cost_weights.split(",") if x])
+    if args.policies:
+        keep = set(args.policies.split(","))
+        pols = [p for p in pols if p[0] in keep]
     args.out.mkdir(parents=True, exist_ok=True)
     records = []
     t0 = time.perf_counter()
