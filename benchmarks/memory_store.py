@@ -9,6 +9,9 @@ Measures, on one machine in one run:
   3. query latency p50/p99 on a large store: an object's current placement, the placement at a past
      time, and a spatio-temporal range (box x time) via the R*Tree.
 
+Store growth of the whole stack when the world does not change (simulator patrols, real
+perception, every house style): ``benchmarks/memory_growth.py``.
+
 Usage:  OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/memory_store.py [--objects 100000]
         [--rounds 10] [--per-round 10] [--queries 2000] [--dir /tmp] [--quick] [--keep]
         [--reuse STORE]   (only part 3 on an existing large store)

@@ -1,6 +1,6 @@
 """robomem's OccupancyOctree vs OctoMap (pyoctomap), same inputs, same run, one core.
 
-Workloads: the 50-frame synthetic room of notes/performance.md (benchmarks/synthetic_room.py; 5 cm,
+Workloads: the 50-frame synthetic room of benchmarks/synthetic_room.py (5 cm,
 5 m max range) and the 10 TUM fr1/xyz frames in tests/data (5 cm, no max range). Mappers: robomem
 exact / discretized and OctoMap exact / discretized (``insertPointCloud(..., discretize)``), all with
 hit 0.7, miss 0.4, clamp 0.12-0.97, threshold 0.5. Every (workload, mapper) pair runs in its own

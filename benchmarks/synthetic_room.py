@@ -1,4 +1,4 @@
-"""The synthetic-room mapping workload of notes/performance.md, generated analytically with numpy.
+"""The synthetic-room mapping workload (the octree benchmark's first workload), generated analytically with numpy.
 
 A closed 8 x 6 x 3 m room (x in [0, 8], y in [0, 6], z in [0, 3]) with 6 box obstacles, seen by a
 640 x 480 depth camera (fx = fy = 525, principal point at the image centre) from 50 poses evenly

@@ -2,8 +2,9 @@
 
 The embedded simulator renders a generated house (ground-truth instance images stand in for a
 detector); between the morning and the evening session the household moves things. robomem observes
-both tours into a SQLite store, then answers "where is X?" for every object that moved, and we compare
-its answer with the scenario's ground-truth log."""
+both tours into a SQLite store, then answers "where is X?" (in words, ``stack.ask``) for every object
+that moved, and we compare its FIRST answer (the most likely of all objects with that label) with the
+scenario's ground-truth log."""
 from __future__ import annotations
 
 import os
@@ -51,17 +52,21 @@ def run(seed: int = 3, store: Path | None = None, views_per_room: int = 12) -> d
         right = 0
         for p in moved:
             truth = np.asarray(p.position)
-            answers = stack.where_is(p.category)
-            best = min(answers, key=lambda a: float(np.linalg.norm(a.position[:2] - truth[:2])), default=None)
-            err = float(np.linalg.norm(best.position[:2] - truth[:2])) if best is not None else float("inf")
+            # Score the FIRST answer a user gets: all objects with the label come back ranked by
+            # the belief that they are still where they were seen; the top one is the answer.
+            a = stack.ask(f"where is the {p.category.replace('_', ' ')}?")
+            first = a.evidence[0] if a.known and a.evidence else None
+            pos = np.asarray(first.position) if first is not None else None
+            err = float(np.linalg.norm(pos[:2] - truth[:2])) if pos is not None else float("inf")
             ok = err < 0.3
             right += ok
-            print(f"  where is the {p.category}? memory: {np.round(best.position, 2) if best else None} "
-                  f"(object {best.object_id if best else '-'}, from {best.source if best else '-'} memory); "
+            print(f"  where is the {p.category}? memory: {np.round(pos, 2) if pos is not None else None} "
+                  f"(object {first.object_id if first else '-'}, 1st of {len(a.evidence)}, "
+                  f"p={first.p_still_there if first else 0:.2f}, from {first.source if first else '-'} memory); "
                   f"truth: {p.fixture_category} in {p.room} at {np.round(truth, 2)} -> {'right' if ok else 'WRONG'} "
                   f"({err:.2f} m)")
         moved_events = [e for e in stack.events() if getattr(e, "kind", None) in ("moved", robomem.EventKind.MOVED)]
-    print(f"  memory answered {right}/{len(moved)} moved objects within 0.3 m; "
+    print(f"  memory's first answer was right (within 0.3 m) for {right}/{len(moved)} moved objects; "
           f"{len(moved_events)} 'moved' events stored; store size {store.stat().st_size / 1024:.0f} KiB")
     if tmp is not None:
         tmp.cleanup()

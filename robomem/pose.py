@@ -6,15 +6,30 @@ import numpy as np
 
 from robomem.errors import InvalidInputError, InvalidPoseError
 
-#: Maximum deviation of R^T R from identity, and of det(R) from 1, accepted as "rigid".
+#: Maximum deviation of R^T R from identity, and of det(R) from 1, accepted as "rigid" as is.
 ORTHONORMAL_TOLERANCE = 1e-4
+#: Rotations off by more than ORTHONORMAL_TOLERANCE but less than this (max |R^T R - I|) are rigid up
+#: to rounding (e.g. built from quaternions printed to 4 decimals, |R^T R - I| ~ 4e-4) and are
+#: re-orthonormalised to the nearest rotation; beyond it a pose is refused.
+REORTHONORMALISE_TOLERANCE = 1e-2
+
+
+def nearest_rotation(R: np.ndarray) -> np.ndarray:
+    """The rotation matrix closest to ``R`` (3, 3) in the Frobenius norm (polar decomposition via
+    SVD: U V^T with det +1)."""
+    U, _, Vt = np.linalg.svd(np.asarray(R, dtype=np.float64))
+    D = np.eye(3)
+    D[2, 2] = np.sign(np.linalg.det(U @ Vt))
+    return U @ D @ Vt
 
 
 def validate_pose(T: np.ndarray, name: str = "pose") -> np.ndarray:
     """Return ``T`` as a float64 (4, 4) copy after checking it is a finite rigid transform.
 
-    Raises :class:`InvalidPoseError` naming what is wrong (shape, non-finite values, last row,
-    non-orthonormal rotation, reflection)."""
+    A rotation within :data:`ORTHONORMAL_TOLERANCE` is kept as given; one rigid only up to
+    rounding (max |R^T R - I| below :data:`REORTHONORMALISE_TOLERANCE`, det > 0) is replaced by the
+    nearest rotation (:func:`nearest_rotation`). Raises :class:`InvalidPoseError` naming what is
+    wrong (shape, non-finite values, last row, non-orthonormal rotation, reflection)."""
     try:
         M = np.array(T, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -27,11 +42,14 @@ def validate_pose(T: np.ndarray, name: str = "pose") -> np.ndarray:
         raise InvalidPoseError(f"{name}: last row must be [0 0 0 1], got {M[3].tolist()}")
     R = M[:3, :3]
     err = np.abs(R.T @ R - np.eye(3)).max()
-    if err > ORTHONORMAL_TOLERANCE:
-        raise InvalidPoseError(f"{name}: rotation is not orthonormal (max |R^T R - I| = {err:.3g})")
     det = np.linalg.det(R)
-    if abs(det - 1.0) > ORTHONORMAL_TOLERANCE:
+    if det < 0:
         raise InvalidPoseError(f"{name}: rotation has determinant {det:.6f} (a reflection is not a pose)")
+    if err > REORTHONORMALISE_TOLERANCE:
+        raise InvalidPoseError(f"{name}: rotation is not orthonormal (max |R^T R - I| = {err:.3g}, more than "
+                               f"rounding: the limit is {REORTHONORMALISE_TOLERANCE:g})")
+    if err > ORTHONORMAL_TOLERANCE or abs(det - 1.0) > ORTHONORMAL_TOLERANCE:
+        M[:3, :3] = nearest_rotation(R)  # rigid up to rounding
     return M
 
 

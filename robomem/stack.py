@@ -22,8 +22,9 @@ import numpy as np
 from robomem.errors import InvalidImageError, InvalidInputError
 from robomem.frame import Frame
 from robomem.memory.consolidation import ConsolidationClock, ForgettingPolicy
-from robomem.memory.errors import ReadOnlyStoreError, UnknownObjectError
-from robomem.memory.keyframes import KeyframePolicy
+from robomem.memory.errors import ReadOnlyStoreError
+from robomem.memory.keyframes import KeyframePolicy, check_encoding, image_descriptor
+from robomem.memory.longterm import SETTINGS as STORE_SETTINGS
 from robomem.memory.longterm import LongTermMemory
 from robomem.memory.robot_queries import RobotPosition, RoomVisit
 from robomem.memory.records import (
@@ -31,12 +32,19 @@ from robomem.memory.records import (
     IngestReport,
     Placement,
     StoredEvent,
+    check_id,
+    check_stamp,
+    check_vec3,
     concat_columns,
     observations_to_columns,
+    query_id,
+    query_stamp,
+    query_text,
     validate_events,
 )
 from robomem.memory.shortterm import ShortTermMemory
 from robomem.memory.trajectory import TrajectoryThinner
+from robomem.mapping.map_memory import open_map, pop_map_settings  # map (issue 11)
 from robomem.observations import EventKind, ObjectEvent, ObjectObservation
 
 __all__ = ["open", "MemoryStack", "WhereAnswer"]
@@ -73,7 +81,15 @@ class MemoryStack:
     ``PerceptionPipeline`` instance, ``"auto"`` (build one on the first frame if
     ``robomem.perception`` imports) or None; ``perception_settings`` (kwargs for the auto one).
     Remaining keywords go to :class:`LongTermMemory` (``move_tolerance_m``,
-    ``keyframe_budget_bytes``, ``max_bytes``, ``synchronous``, ...).
+    ``keyframe_budget_bytes``, ``max_bytes``, ``synchronous``, ...). Every setting is checked when
+    the stack opens (:class:`~robomem.errors.InvalidInputError` naming it), not at the first frame.
+
+    Map (issue 11): ``map="auto"`` (default) gives the stack an occupancy map (:attr:`map`, a
+    :class:`~robomem.mapping.map_memory.MapMemory`) that every observed frame updates before
+    perception, that perception uses for rooms and places, and that is stored in the same file on
+    the consolidation rhythm and at session end (snapshot); ``map_resolution``, ``map_max_range``,
+    ``map_discretize``, ``map_decay``, ``map_stride``, ``map_session_prior`` set it
+    (:class:`~robomem.mapping.map_memory.MapSettings`); ``map=None`` disables it.
 
     Durability: records are durable once consolidated (:meth:`flush`, the consolidation rhythm,
     :meth:`end_session`, :meth:`close`); at most ``consolidation_interval_ns`` of data time is lost
@@ -82,23 +98,50 @@ class MemoryStack:
     def __init__(self, path: str | os.PathLike, readonly: bool = False, *, stm_capacity: int = 2048,
                  stm_half_life_ns: int = 30 * 10**9, consolidation_interval_ns: int = 10**9,
                  forgetting: Optional[ForgettingPolicy] = None, keyframe_policy: Optional[KeyframePolicy] = None,
-                 keyframe_max_side: int = 160, waypoint_spacing_m: float = 1.0, stop_radius_m: float = 0.1,
+                 keyframe_max_side: int = 160, keyframe_quality: int = 70, keyframe_format: str = "JPEG",
+                 waypoint_spacing_m: float = 1.0, stop_radius_m: float = 0.1,
                  perception="auto", perception_settings: Optional[dict] = None, **store_settings) -> None:
+        # Every setting is checked here, before the file is touched, not at the first frame.
+        check_encoding(keyframe_max_side, keyframe_format, keyframe_quality)
+        if forgetting is not None and not isinstance(forgetting, ForgettingPolicy):
+            raise InvalidInputError(f"forgetting must be a ForgettingPolicy, got {type(forgetting).__name__}")
+        if keyframe_policy is not None and not isinstance(keyframe_policy, KeyframePolicy):
+            raise InvalidInputError(f"keyframe_policy must be a KeyframePolicy, got {type(keyframe_policy).__name__}")
+        if perception_settings is not None and not isinstance(perception_settings, dict):
+            raise InvalidInputError(f"perception_settings must be a dict, got {type(perception_settings).__name__}")
+        if not (perception is None or perception == "auto" or hasattr(perception, "process")):
+            raise InvalidInputError(f"perception must be None, 'auto' or a pipeline with process(), got {perception!r}")
+        map_choice, map_settings = pop_map_settings(store_settings)  # map (issue 11)
+        unknown = sorted(set(store_settings) - set(STORE_SETTINGS))
+        if unknown:
+            raise InvalidInputError(f"unknown MemoryStack setting(s) {unknown}; known store settings: "
+                                    f"{list(STORE_SETTINGS)}")
+        short_term = ShortTermMemory(stm_capacity, stm_half_life_ns)
+        clock = ConsolidationClock(consolidation_interval_ns)
+        thinner = TrajectoryThinner(waypoint_spacing_m, stop_radius_m)
         self.long_term = LongTermMemory(path, readonly, **store_settings)
+        #: the occupancy map (MapMemory) or None; see the class doc (map, issue 11)
+        self.map = open_map(map_choice, map_settings, self.long_term.connection, readonly)
         self.readonly = bool(readonly)
-        self.short_term = ShortTermMemory(stm_capacity, stm_half_life_ns)
-        self.clock = ConsolidationClock(consolidation_interval_ns)
+        self.short_term = short_term
+        self.clock = clock
         self.forgetting = forgetting or ForgettingPolicy()
         self.long_term.keyframe_half_life_ns = self.forgetting.keyframe_half_life_ns
         self.keyframe_policy = keyframe_policy or KeyframePolicy()
         self.keyframe_max_side = int(keyframe_max_side)
-        self.thinner = TrajectoryThinner(waypoint_spacing_m, stop_radius_m)
+        self.keyframe_quality = int(keyframe_quality)
+        self.keyframe_format = keyframe_format
+        self.thinner = thinner
         self._perception = perception
         self._perception_settings = dict(perception_settings or {})
         self._pending_obs: list = []      # validated ObservationColumns batches
         self._pending_events: list = []   # validated EventRow
         self._pending_traj: list = []
         self._pending_latest: Optional[int] = None
+        self._pending_ids: set = set()    # object ids introduced by pending records
+        if not self.readonly:
+            # novelty is judged against every keyframe already kept in the file, across sessions
+            self.keyframe_policy.remember(self.long_term.kept_views())
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -110,7 +153,8 @@ class MemoryStack:
             except ImportError:
                 self._perception = None
             else:
-                self._perception = PerceptionPipeline(**self._perception_settings)
+                extra = {} if self.map is None else {"octree": self.map.octree, "integrate_depth": False}  # map
+                self._perception = PerceptionPipeline(**{**extra, **self._perception_settings})
         return self._perception
 
     @property
@@ -121,7 +165,7 @@ class MemoryStack:
 
     def close(self) -> None:
         """Consolidate what is pending and close the store (WAL checkpointed). Idempotent."""
-        if self.long_term._conn is None:
+        if self.long_term.closed:
             return
         try:
             if not self.readonly:
@@ -142,38 +186,60 @@ class MemoryStack:
 
     # ------------------------------------------------------------------ writing
     def begin_session(self, name: str, stamp_ns: int, info: Optional[dict] = None) -> int:
-        """Start a session (e.g. a day). Pending records are consolidated into the previous one."""
+        """Start a session (e.g. a day). Pending records are consolidated into the previous one.
+        A session may begin any time after the newest record (not before: :class:`OutOfOrderError`)."""
         self._writable()
+        self.long_term.check_session_start(stamp_ns, self._pending_latest)
         self.flush()
         sid = self.long_term.begin_session(name, stamp_ns, info)
+        if self.map is not None:  # map (issue 11)
+            self.map.begin_session()
         p = self._perception
         if p is not None and not isinstance(p, str) and hasattr(p, "new_session"):
             p.new_session()
         self.thinner.reset()
         return sid
 
-    def end_session(self, stamp_ns: int, scene_graph=None) -> Optional[int]:
+    def end_session(self, stamp_ns: int, scene_graph=None) -> int:
         """Consolidate, store the scene-graph snapshot (``scene_graph`` or the perception's graph),
-        apply forgetting, and close the session. Returns its id."""
+        apply forgetting, and close the session. Returns its id. Raises :class:`SessionError` when
+        no session is open and :class:`OutOfOrderError` for a stamp before the session's newest record."""
         self._writable()
+        self.long_term.check_session_end(stamp_ns, self._pending_latest)
         self._pending_traj.extend(self.thinner.finish())
         self.flush()
+        p = self._perception  # map (issue 11): rooms/places from the whole session's map, then its snapshot
+        if self.map is not None and not isinstance(p, (str, type(None))) and getattr(p, "octree", None) is not None:
+            p.update_structure()
+        if self.map is not None:
+            self.map.snapshot(self.long_term.session_id, stamp_ns)
         graph = scene_graph if scene_graph is not None else self.scene_graph
         sid = self.long_term.end_session(stamp_ns, graph)
         self.long_term.forget(stamp_ns, self.forgetting)
+        self._sync_keyframe_views()
         return sid
 
     def observe(self, frame: Frame, room_id: Optional[int] = None):
         """Run perception on ``frame`` and remember the result (observations, events, the robot's
         pose, a keyframe when the view is new). ``room_id``: the robot's room if known; otherwise it
-        is looked up in the scene graph's room map. Returns the perception's ``FrameResult``."""
+        is looked up in the scene graph's room map. Returns the perception's ``FrameResult``.
+
+        All or nothing: the frame is checked against the store (stamp bounds, order against what is
+        stored and pending) *before* perception sees it, so a frame the store would refuse never
+        changes the tracker or the scene graph."""
         self._writable()
         if not isinstance(frame, Frame):
             raise InvalidInputError(f"observe() needs a robomem.Frame, got {type(frame).__name__}")
+        if room_id is not None:
+            room_id = check_id(room_id, "observe: room_id")
+        stamp = check_stamp(frame.stamp_ns, "observe: frame")
+        self.long_term.check_batch(np.array([stamp], np.int64), pending_latest=self._pending_latest, what="frame")
         p = self.perception
         if p is None:
             raise InvalidInputError("no perception pipeline available (robomem.perception missing); "
                                     "use record() with observations you produced")
+        if self.map is not None:  # map (issue 11): depth into the octree first (DESIGN data flow)
+            self.map.insert(frame)
         result = p.process(frame)
         T = frame.T_world_camera
         if room_id is None:
@@ -194,73 +260,88 @@ class MemoryStack:
                events: Sequence[ObjectEvent] = (), *, robot_position=None, robot_yaw: Optional[float] = None,
                robot_room: Optional[int] = None, image: Optional[np.ndarray] = None) -> None:
         """Remember already-perceived records of one moment (the path :meth:`observe` takes after
-        perception). Everything is validated first; bad input raises and changes nothing."""
+        perception). Everything is validated first, including all that will be encoded later
+        (labels, attributes, the keyframe image); bad input raises and changes nothing."""
         self._writable()
+        stamp_ns = check_stamp(stamp_ns, "record")
         if image is not None and (not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3
-                                  or image.shape[2] != 3):
+                                  or image.shape[2] != 3 or min(image.shape[:2]) < 1):
             raise InvalidImageError(f"image must be (H, W, 3) uint8, got {getattr(image, 'shape', None)} "
                                     f"{getattr(image, 'dtype', None)}")
+        if robot_position is not None:
+            robot_position = check_vec3(robot_position, "robot_position")
+        if robot_yaw is not None and (isinstance(robot_yaw, bool) or not isinstance(robot_yaw, (int, float, np.floating))
+                                      or not math.isfinite(robot_yaw)):
+            raise InvalidInputError(f"robot_yaw must be a finite number (rad), got {robot_yaw!r}")
+        robot_room = check_id(robot_room, "robot_room", optional=True)
         observations, events = list(observations), list(events)
         cols = observations_to_columns(observations)
         ev_rows = validate_events(events)
-        stamps = np.concatenate([cols.stamp_ns, np.array([e.stamp_ns for e in events] + [int(stamp_ns)], np.int64)])
+        stamps = np.concatenate([cols.stamp_ns, np.array([e.stamp_ns for e in ev_rows] + [stamp_ns], np.int64)])
         lt = self.long_term
-        lt._load_writer_state()
-        # Order check against everything stored or pending, before any state changes.
-        saved = lt._latest
-        if self._pending_latest is not None:
-            lt._latest = self._pending_latest if saved is None else max(saved, self._pending_latest)
-        try:
-            lt._check_order(stamps, "record")
-        finally:
-            lt._latest = saved
-        known = lt._labels
         batch_ids = set(cols.object_id.tolist())
-        for e in events:
-            if (e.object_id not in known and e.object_id not in batch_ids and EventKind(e.kind) != EventKind.APPEARED
-                    and not any(e.object_id in c.object_id for c in self._pending_obs)):
-                raise UnknownObjectError(f"{EventKind(e.kind).value} event for object {e.object_id}, "
-                                         "which memory has never seen")
+        # Order and object ids against everything stored or pending, before any state changes.
+        lt.check_batch(stamps, [e.object_id for e in ev_rows if e.kind != EventKind.APPEARED],
+                       pending_latest=self._pending_latest, pending_object_ids=self._pending_ids | batch_ids)
+        had_event = any(e.kind in _CHANGE_EVENTS for e in ev_rows)
+        visible = [o.object_id for o in observations]
+        kf = None
+        if image is not None and visible:
+            desc = image_descriptor(image)
+            if self.keyframe_policy.wants(stamp_ns, visible, had_event, robot_position, robot_yaw, desc):
+                kf = lt.prepare_keyframe(image, stamp_ns, visible, importance=1.0 if had_event else 0.5,
+                                         max_side=self.keyframe_max_side, fmt=self.keyframe_format,
+                                         quality=self.keyframe_quality, position=robot_position, yaw=robot_yaw)
+        # ---- validated: from here on nothing raises on input
         traj = []
         if robot_position is not None:
-            traj = self.thinner.update(int(stamp_ns), robot_position, robot_yaw, robot_room)
+            traj = self.thinner.update(stamp_ns, robot_position, robot_yaw, robot_room)
         self.short_term.add(observations + events)
         if len(cols):
             self._pending_obs.append(cols)
         self._pending_events.extend(ev_rows)
         self._pending_traj.extend(traj)
+        self._pending_ids |= batch_ids | {e.object_id for e in ev_rows if e.kind == EventKind.APPEARED}
         hi = int(stamps.max())
         self._pending_latest = hi if self._pending_latest is None else max(self._pending_latest, hi)
-        had_event = any(EventKind(e.kind) in _CHANGE_EVENTS for e in events)
-        visible = [o.object_id for o in observations]
-        want_kf = image is not None and self.keyframe_policy.wants(int(stamp_ns), visible, had_event)
-        if want_kf or self.clock.due(int(stamp_ns)):
+        if kf is not None or self.clock.due(stamp_ns):
             self.flush()
-            self.clock.mark(int(stamp_ns))
-        if want_kf:
-            lt.add_keyframe(image, int(stamp_ns), visible, importance=1.0 if had_event else 0.5,
-                            max_side=self.keyframe_max_side)
-            self.keyframe_policy.taken(int(stamp_ns), visible)
+            self.clock.mark(stamp_ns)
+        if kf is not None:
+            lt.store_keyframe(kf)
+            self.keyframe_policy.taken(stamp_ns, visible, robot_position, robot_yaw, kf.descriptor)
+            self._sync_keyframe_views()
+
+    def _sync_keyframe_views(self) -> None:
+        """After eviction/forgetting, compare new views only with keyframes still stored."""
+        if self.long_term.keyframe_count() < len(self.keyframe_policy.views):
+            self.keyframe_policy.remember(self.long_term.kept_views())
 
     def flush(self) -> Optional[IngestReport]:
         """Consolidate pending short-term records into the long-term store (one transaction).
         When it returns they are durable. On failure (e.g. disk full) they stay pending."""
         self._writable()
+        if self.map is not None:  # map (issue 11): changed map blocks, on the same rhythm
+            self.map.persist(self._pending_latest)
         if not (self._pending_obs or self._pending_events or self._pending_traj):
             return None
         rep = self.long_term.ingest_validated(concat_columns(self._pending_obs), self._pending_events,
                                               self._pending_traj)
         self._pending_obs, self._pending_events, self._pending_traj = [], [], []
+        self._pending_ids = set()
         return rep
 
     def forget(self, now_ns: int, policy: Optional[ForgettingPolicy] = None) -> ForgetReport:
         self._writable()
-        return self.long_term.forget(now_ns, policy or self.forgetting)
+        rep = self.long_term.forget(now_ns, policy or self.forgetting)
+        self._sync_keyframe_views()
+        return rep
 
     # ------------------------------------------------------------------ queries
     def where_is(self, label: str) -> list[WhereAnswer]:
         """Every object with ``label`` and where it is (last known), most recently seen first. A
         sighting still in short-term memory wins over an older stored one."""
+        label = query_text(label, "where_is: label")
         answers = {a.object_id: a for a in (self._answer(p) for p in self.long_term.where_is(label))}
         for o in self.short_term.last_of_label(label):
             a = answers.get(o.object_id)
@@ -269,6 +350,7 @@ class MemoryStack:
         return sorted(answers.values(), key=lambda a: -a.last_seen_ns)
 
     def where_is_object(self, object_id: int) -> Optional[WhereAnswer]:
+        object_id = query_id(object_id, "where_is_object: object_id")
         p = self.long_term.current_placement(object_id)
         a = None if p is None else self._answer(p)
         o = self.short_term.last_observation(object_id)
@@ -287,14 +369,14 @@ class MemoryStack:
                            stored.placement if stored else None, stored.keyframe_ids if stored else (), True)
 
     def last_seen(self, object_id: int) -> Optional[int]:
-        a = self.where_is_object(object_id)
+        a = self.where_is_object(query_id(object_id, "last_seen: object_id"))
         return None if a is None else a.last_seen_ns
 
     def just_seen(self, window_ns: int = 2 * 10**9) -> list[ObjectObservation]:
         return self.short_term.just_seen(window_ns)
 
     def placements_at(self, stamp_ns: int) -> list[Placement]:
-        return self.long_term.placements_at(stamp_ns)
+        return self.long_term.placements_at(query_stamp(stamp_ns, "placements_at: stamp_ns"))
 
     def objects_in_box(self, lo, hi, t0_ns: int, t1_ns: int, label: Optional[str] = None) -> list[Placement]:
         return self.long_term.objects_in_box(lo, hi, t0_ns, t1_ns, label)
@@ -304,7 +386,7 @@ class MemoryStack:
         return self.long_term.events(object_id, t0_ns, t1_ns, kinds)
 
     def where_was_i(self, stamp_ns: int) -> Optional[RobotPosition]:
-        return self.long_term.robot_position_at(stamp_ns)
+        return self.long_term.robot_position_at(query_stamp(stamp_ns, "where_was_i: stamp_ns"))
 
     def last_visit(self, room_id: int, before_ns: Optional[int] = None) -> Optional[RoomVisit]:
         return self.long_term.last_visit(room_id, before_ns)
@@ -313,7 +395,34 @@ class MemoryStack:
         return self.long_term.room_visits(room_id, t0_ns, t1_ns)
 
     def scene_graph_of_session(self, session_id: int):
-        return self.long_term.scene_graph(session_id)
+        return self.long_term.scene_graph(query_id(session_id, "scene_graph_of_session: session_id"))
+
+    # ------------------------------------------------------------------ retrieval (robomem.retrieval)
+    def query(self, q, now_ns: Optional[int] = None):
+        """Answer a typed query (``robomem.retrieval`` dataclass or its JSON dict) -> ``Answer``."""
+        from robomem import retrieval
+        if isinstance(q, dict):
+            q = retrieval.query_from_dict(q)
+        return retrieval.answer(self, q, now_ns)
+
+    def ask(self, text, now_ns: Optional[int] = None):
+        """Answer a question in words (times relative to the store's clock) -> ``Answer``."""
+        from robomem import retrieval
+        return retrieval.ask(self, text, now_ns)
+
+    # map (issue 11) -------------------------------------------------------------------------
+    def map_at(self, stamp_ns: Optional[int] = None, *, session_id: Optional[int] = None):
+        """The occupancy map as of ``stamp_ns`` or session ``session_id`` (see :meth:`MapMemory.map_at`)."""
+        return self._need_map().map_at(stamp_ns, session_id=session_id)
+
+    def map_changes(self, t1_ns: int, t2_ns: Optional[int] = None, **settings):
+        """Voxels and regions that changed state between two times (see :meth:`MapMemory.changes`)."""
+        return self._need_map().changes(t1_ns, t2_ns, **settings)
+
+    def _need_map(self):
+        if self.map is None:
+            raise InvalidInputError("this stack has no map (opened with map=None)")
+        return self.map
 
 
 def open(path: str | os.PathLike, readonly: bool = False, **settings) -> MemoryStack:  # noqa: A001

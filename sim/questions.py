@@ -15,7 +15,6 @@ or category + room; rooms by type, or type + a piece of furniture only that room
 """
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import math
 import uuid
@@ -26,11 +25,16 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from sim.question_phrasing import Phrasing
+from sim.question_words import (COUNT_UNITS, HOUR_NS, NS, NUMBER_WORDS, ago_words, capitalize, confusable,
+                                fixture_names, join_words, object_names, plural, session_phrase, since_phrase,
+                                stamp_phrase)
 from sim.scenario_log import GroundTruthLog, Placement, ScenarioError, Session, load_json_text_or_file
 
-NS = 1_000_000_000
-HOUR_NS = 3600 * NS
-DAY_NS = 86_400 * NS
+#: Re-exported: the phrasing helpers were part of this module before the split.
+__all__ = ["QUESTION_CATEGORIES", "CATEGORY_TITLES", "Question", "QuestionGenerator", "questions_to_json",
+           "questions_from_json", "confusable", "fixture_names", "plural", "session_phrase", "since_phrase",
+           "stamp_phrase"]
 
 QUESTION_CATEGORIES = ("where_now", "where_at_time", "last_seen", "receptacle_contents", "changes",
                        "count_in_room", "nearest", "which_room")
@@ -44,141 +48,6 @@ CATEGORY_TITLES = {
 }
 
 _NAMESPACE = uuid.UUID("6f1c3a52-9a7e-4a41-8f0e-2f7d0b6c9e11")
-
-# -- vocabulary ------------------------------------------------------------------------------------
-# (text, plural?) synonyms per object category; unlisted categories use the name with spaces.
-_OBJECT_NAMES: dict[str, list[tuple[str, bool]]] = {
-    "mug": [("mug", False), ("coffee mug", False)],
-    "keys": [("keys", True), ("house keys", True), ("set of keys", False)],
-    "remote": [("remote", False), ("TV remote", False), ("remote control", False)],
-    "phone": [("phone", False), ("smartphone", False), ("mobile phone", False)],
-    "glasses": [("glasses", True), ("pair of glasses", False), ("reading glasses", True)],
-    "laptop": [("laptop", False), ("laptop computer", False)],
-    "bag": [("bag", False), ("handbag", False)],
-    "backpack": [("backpack", False), ("rucksack", False)],
-    "headphones": [("headphones", True), ("headset", False)],
-    "bottle": [("bottle", False), ("water bottle", False)],
-    "notebook": [("notebook", False), ("notepad", False)],
-    "wallet": [("wallet", False), ("purse", False)],
-}
-_PLURAL_ONLY = {"keys", "glasses", "headphones"}
-_FIXTURE_NAMES: dict[str, list[str]] = {
-    "counter": ["counter", "kitchen counter", "countertop"], "sofa": ["sofa", "couch"],
-    "nightstand": ["nightstand", "bedside table"], "tv_stand": ["TV stand", "TV cabinet"],
-    "console_table": ["console table", "hall table"], "bookshelf": ["bookshelf", "bookcase"],
-    "kitchen_island": ["kitchen island"], "dresser": ["dresser", "chest of drawers"],
-    "sink_cabinet": ["sink cabinet", "bathroom vanity"], "coffee_table": ["coffee table"],
-    "dining_table": ["dining table"], "kitchen_table": ["kitchen table"], "shoe_rack": ["shoe rack"],
-    "shelf": ["shelf unit", "shelving unit"],
-}
-#: Counting nouns for categories whose name is already plural.
-_UNITS = {"keys": ("set of keys", "sets of keys"), "glasses": ("pair of glasses", "pairs of glasses"),
-          "headphones": ("pair of headphones", "pairs of headphones")}
-_ROOM_NAMES: dict[str, list[str]] = {
-    "living_room": ["living room", "lounge"], "office": ["office", "study"], "hallway": ["hallway", "hall"],
-    "entrance": ["entrance", "entryway"], "dining_room": ["dining room"], "laundry": ["laundry room"],
-}
-_NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-                 "eleven", "twelve"]
-_WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-
-
-def _plain(cat: str) -> str:
-    return cat.replace("_", " ")
-
-
-def object_names(category: str) -> list[tuple[str, bool]]:
-    """Synonyms ``(text, is_plural)`` for an object category."""
-    return _OBJECT_NAMES.get(category, [(_plain(category), category in _PLURAL_ONLY)])
-
-
-def fixture_names(category: str) -> list[str]:
-    return _FIXTURE_NAMES.get(category, [_plain(category)])
-
-
-def room_type_names(room_type: str) -> list[str]:
-    return _ROOM_NAMES.get(room_type, [_plain(room_type)])
-
-
-def confusable(category: str, other: str) -> bool:
-    """True when a reference to ``category`` could also mean ``other``: the same category, or
-    ``other``'s name ends in this one's ("the table" vs a coffee table, "the bowl" vs a fruit
-    bowl)."""
-    return category == other or _plain(other).endswith(" " + _plain(category))
-
-
-def plural(category: str) -> Optional[str]:
-    """Plural noun for counting questions; None for categories that are already plural."""
-    if category in _PLURAL_ONLY:
-        return None
-    return plural_noun(_plain(category))
-
-
-def plural_noun(word: str) -> str:
-    return word + ("es" if word.endswith(("sh", "ch", "s", "x")) else "s")
-
-
-def _ago_words(n: int, unit: str) -> str:
-    word = _NUMBER_WORDS[n] if n < len(_NUMBER_WORDS) else str(n)
-    if n == 1:
-        return f"an {unit} ago" if unit == "hour" else f"a {unit} ago"
-    return f"{word} {unit}s ago"
-
-
-def _utc(t: int) -> _dt.datetime:
-    return _dt.datetime.fromtimestamp(t / NS, tz=_dt.timezone.utc)
-
-
-def _day(t: int) -> int:
-    return t // DAY_NS
-
-
-def session_phrase(session: Session, now_ns: int, rng: np.random.Generator) -> str:
-    """Relative phrase for a past session seen from ``now_ns``: "this morning", "yesterday
-    evening", "on Tuesday morning", "three days ago in the evening", "on Monday, November 2, in the
-    morning". Unique within the scenario for any session before ``now_ns``."""
-    dd = _day(now_ns) - _day(session.t_start)
-    name = session.name
-    if dd == 0:
-        return f"this {name}" if name != "evening" or _utc(now_ns).hour < 24 else f"this {name}"
-    if dd == 1:
-        return f"yesterday {name}"
-    d = _utc(session.t_start)
-    if dd < 7:
-        return str(rng.choice([f"on {_WEEKDAYS[d.weekday()]} {name}", f"{_ago_words(dd, 'day')} in the {name}"]))
-    return str(rng.choice([f"on {_WEEKDAYS[d.weekday()]}, {d.strftime('%B')} {d.day}, in the {name}",
-                           f"{_ago_words(dd, 'day')} in the {name}"]))
-
-
-def since_phrase(when: str) -> str:
-    """"on Tuesday morning" -> "Tuesday morning" after "since"/"compared to"."""
-    return when[3:] if when.startswith("on ") else when
-
-
-def stamp_phrase(t: int, now_ns: int) -> str:
-    """Day-relative clock time: "today at 07:52", "yesterday at 18:40", "on Tuesday at 07:45"."""
-    dd = _day(now_ns) - _day(t)
-    d = _utc(t)
-    hm = d.strftime("%H:%M")
-    if dd == 0:
-        return f"today at {hm}"
-    if dd == 1:
-        return f"yesterday at {hm}"
-    if dd < 7:
-        return f"on {_WEEKDAYS[d.weekday()]} at {hm}"
-    return f"on {_WEEKDAYS[d.weekday()]}, {d.strftime('%B')} {d.day}, at {hm}"
-
-
-def _join(items: list[str]) -> str:
-    if not items:
-        return ""
-    if len(items) == 1:
-        return items[0]
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _cap(s: str) -> str:
-    return s[:1].upper() + s[1:]
 
 
 @dataclass
@@ -239,7 +108,7 @@ def _xy_dist(a, b) -> float:
     return math.hypot(a[0] - b[0], a[1] - b[1])
 
 
-class QuestionGenerator:
+class QuestionGenerator(Phrasing):
     """Generates questions from a :class:`GroundTruthLog`, seeded.
 
     ``nearest_margin``: a "nearest" question is asked only when the runner-up is at least this
@@ -251,9 +120,8 @@ class QuestionGenerator:
             raise ScenarioError(f"QuestionGenerator needs a GroundTruthLog, got {type(log).__name__}")
         if not log.sessions:
             raise ScenarioError("the log has no sessions to ask about")
-        self.log = log
+        super().__init__(log, np.random.default_rng(seed))
         self.seed = int(seed)
-        self.rng = np.random.default_rng(seed)
         self.nearest_margin = float(nearest_margin)
         self._count = 0
 
@@ -278,109 +146,6 @@ class QuestionGenerator:
                 out.extend(makers[:per_category])
         return out
 
-    # ------------------------------------------------------------------ referring expressions
-    def obj_name(self, category: str) -> tuple[str, bool]:
-        names = object_names(category)
-        text, pl = names[int(self.rng.integers(len(names)))]
-        return text, pl
-
-    def fixture_ref(self, fixture_id: int) -> Optional[str]:
-        """"the coffee table" / "the chair in the kitchen", or None when neither is unique."""
-        log = self.log
-        f = log.fixture(fixture_id)
-        names = fixture_names(f.category)
-        name = names[int(self.rng.integers(len(names)))]
-        same = [g for g in log.fixtures.values() if confusable(f.category, g.category)]
-        if len(same) == 1:
-            return f"the {name}"
-        if sum(g.room == f.room for g in same) == 1:
-            room = self.room_ref(f.room, avoid=f.category)
-            if room is not None:
-                return f"the {name} in {room}"
-        return None
-
-    def room_ref(self, room: str, canonical: bool = False, avoid: Optional[str] = None) -> Optional[str]:
-        """"the kitchen" / "the bedroom with the desk", or None when no unique description exists.
-        ``canonical`` uses the first synonym (answers), otherwise a random one (questions);
-        ``avoid`` is a furniture category not to describe the room by."""
-        log = self.log
-        r = log.rooms[room]
-        names = room_type_names(r.room_type)
-        name = names[0] if canonical else names[int(self.rng.integers(len(names)))]
-        same = [o for o in log.rooms.values() if o.room_type == r.room_type]
-        if len(same) == 1:
-            return f"the {name}"
-        mine = {f.category for f in log.fixtures.values() if f.room == room}
-        others = {f.category for f in log.fixtures.values() if f.room != room and log.rooms[f.room].room_type == r.room_type}
-        unique = sorted(mine - others - {avoid})   # "the chair in the bedroom with the chair" says nothing
-        if unique:
-            return f"the {name} with the {fixture_names(unique[0])[0]}"
-        return None
-
-    def place_phrase(self, p: Placement) -> str:
-        """"on the counter in the kitchen" for an answer (answers may be less strict than questions:
-        the structured form carries the ids)."""
-        f = self.log.fixtures[p.fixture_id]
-        fname = fixture_names(f.category)[0]
-        surface = ""
-        if p.surface.startswith("shelf"):
-            try:
-                surface = f"{['bottom', 'second', 'third', 'fourth', 'fifth'][int(p.surface[5:])]} shelf of the "
-            except (ValueError, IndexError):
-                surface = "a shelf of the "
-        return f"on the {surface}{fname} in {self.room_answer(p.room)}"
-
-    def room_answer(self, room: str) -> str:
-        """Room name for answers: its unique description, else "one of the bedrooms" (the
-        structured answer has the room id)."""
-        ref = self.room_ref(room, canonical=True)
-        if ref is not None:
-            return ref
-        name = room_type_names(self.log.rooms[room].room_type)[0]
-        return f"one of the {plural_noun(name)}"
-
-    def object_ref(self, oid: int, t_ref: int, now_ns: int, allow_plain: bool = True) -> Optional[tuple[str, bool]]:
-        """A phrase naming object ``oid`` unambiguously, and whether it takes a plural verb: "the
-        mug" (only mug in the house at ``t_ref``), "the mug that is on the desk" (``t_ref`` is now)
-        or "the mug that was on the desk yesterday morning" (only mug on that piece of furniture
-        then). None when ``oid`` was not in the house at ``t_ref`` or no such phrase is unique."""
-        log = self.log
-        p = log.location_at(oid, t_ref)
-        if p is None:
-            return None
-        cat = log.categories[oid]
-        text, pl = self.obj_name(cat)
-        peers = [q for q in log.objects_present(t_ref) if confusable(cat, q.category)]
-        if allow_plain and len(peers) == 1:
-            return f"the {text}", pl
-        if sum(q.fixture_id == p.fixture_id for q in peers) != 1:
-            return None
-        fref = self.fixture_ref(p.fixture_id)
-        if fref is None:
-            return None
-        if t_ref >= now_ns:
-            return f"the {text} that {'are' if pl else 'is'} on {fref}", pl
-        s = log.session_at(t_ref)
-        when = session_phrase(s, now_ns, self.rng) if s is not None else stamp_phrase(t_ref, now_ns)
-        return f"the {text} that {'were' if pl else 'was'} on {fref} {when}", pl
-
-    def _ref_at_some_time(self, oid: int, times: list[int], now_ns: int,
-                          allow_plain: bool) -> Optional[tuple[str, bool, int]]:
-        """(phrase, plural, reference time) from the first of ``times`` that gives a unique phrase."""
-        for t in times:
-            found = self.object_ref(oid, t, now_ns, allow_plain)
-            if found is not None:
-                return found[0], found[1], t
-        return None
-
-    def _ref_not_revealing(self, oid: int, now_ns: int, past: list[int]) -> Optional[tuple[str, bool, int]]:
-        # Plain name if unique now; otherwise where it was in a past session (naming where it is
-        # now would give the answer away).
-        found = self.object_ref(oid, now_ns, now_ns, allow_plain=True)
-        if found is not None and " that " not in found[0]:
-            return found[0], found[1], now_ns
-        return self._ref_at_some_time(oid, past, now_ns, allow_plain=False)
-
     # ------------------------------------------------------------------ helpers
     def _qid(self) -> str:
         self._count += 1
@@ -389,7 +154,7 @@ class QuestionGenerator:
     def _make(self, cat: str, s: Session, question: str, answer: str, structured: dict) -> Question:
         structured = {"category": cat, "asked_at_ns": s.t_end, "session": s.index, **structured}
         episode = f"{self.log.meta.get('name', 'scenario')}/{self.log.meta.get('scene', 'scene')}"
-        return Question(self._qid(), _cap(question), _cap(answer), cat, episode, s.index, s.t_end, structured)
+        return Question(self._qid(), capitalize(question), capitalize(answer), cat, episode, s.index, s.t_end, structured)
 
     def _past_sessions(self, s: Session) -> list[Session]:
         return [x for x in self.log.sessions if x.index < s.index]
@@ -443,7 +208,7 @@ class QuestionGenerator:
                 t = now - h * HOUR_NS
                 if t < log.start_ns or (len(change_times) and np.min(np.abs(change_times - t)) < HOUR_NS // 2):
                     continue
-                when = _ago_words(h, "hour")
+                when = ago_words(h, "hour")
                 sess_idx = None
             elif u < 0.45:
                 # A clock time inside a past session ("yesterday at 07:52"), on a whole minute.
@@ -508,13 +273,13 @@ class QuestionGenerator:
         counts = Counter(p.category for p in items)
         parts = []
         for cat, n in sorted(counts.items()):
-            one, many = _UNITS.get(cat, (object_names(cat)[0][0], plural(cat)))
+            one, many = COUNT_UNITS.get(cat, (object_names(cat)[0][0], plural(cat)))
             if n == 1:
                 parts.append(f"an {one}" if one[0] in "aeiou" else f"a {one}")
             else:
-                word = _NUMBER_WORDS[n] if n < len(_NUMBER_WORDS) else str(n)
+                word = NUMBER_WORDS[n] if n < len(NUMBER_WORDS) else str(n)
                 parts.append(f"{word} {many}")
-        return _join(parts) + "."
+        return join_words(parts) + "."
 
     def _q_receptacle_contents(self, s: Session) -> list[Question]:
         now = s.t_end
@@ -584,7 +349,7 @@ class QuestionGenerator:
             else:
                 q = str(self.rng.choice([f"what changed {where} between {when} and {when2}?",
                                          f"what was different {where} {session_phrase(ses2, now, self.rng)} compared to {when}?"]))
-            ans = _join([self._change_text(c) for c in changes]) + "." if changes else "nothing changed."
+            ans = join_words([self._change_text(c) for c in changes]) + "." if changes else "nothing changed."
             out.append(self._make("changes", s, q, ans, {
                 "targets": {"room": key} if kind == "room" else {"fixture_id": key},
                 "t1_ns": t1, "t2_ns": t2, "t1_session": ses.index, "t2_session": None if ses2 is None else ses2.index,

@@ -71,6 +71,16 @@ def _spawn(path: Path, seed: int) -> tuple[subprocess.Popen, list[str], threadin
     return proc, lines, th
 
 
+def _wait_acked(lines: list[str], proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while not any(line.startswith("A ") for line in lines[1:3]):
+        if proc.poll() is not None:
+            raise AssertionError(f"writer died: {proc.stderr.read()}")
+        if time.monotonic() > end:
+            raise AssertionError("writer never acknowledged a batch")
+        time.sleep(0.005)
+
+
 def _wait_ready(lines: list[str], proc: subprocess.Popen, timeout: float = 20.0) -> None:
     end = time.monotonic() + timeout
     while not lines:
@@ -124,6 +134,11 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_observation(tmp_path):
     while kills < 55:
         proc, lines, th = _spawn(path, seed=kills)
         _wait_ready(lines, proc)
+        if kills % 3 == 2:
+            # every third kill lands after the first acknowledged batch, so that even on a loaded
+            # machine (where opening + the first ingest can take longer than 250 ms) the writers
+            # acknowledge enough for the test to mean something; the others hit open/first ingest too
+            _wait_acked(lines, proc)
         time.sleep(rng.uniform(0.0, 0.25))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()

@@ -82,11 +82,12 @@ def build_tree_stream(keys: np.ndarray, occupied: np.ndarray) -> tuple[bytes, in
     return ib[order].tobytes(), n_nodes
 
 
-def write_bt(tree, path) -> None:
-    keys, vals = tree.leaves()
-    stream, n_nodes = build_tree_stream(keys, vals >= tree.rules.threshold)
+def write_bt(path, keys: np.ndarray, occupied: np.ndarray, resolution: float) -> None:
+    """Write the leaves ``keys`` (N, 3) at depth 16 with states ``occupied`` (N,) bool, voxel edge
+    ``resolution``, to ``path`` as an OctoMap ``.bt`` file (pruned maximum-likelihood tree)."""
+    stream, n_nodes = build_tree_stream(keys, occupied)
     header = (f"{HEADER}\n# (feel free to add / change comments, but leave the first line as it is!)\n#\n"
-              f"id OcTree\nsize {n_nodes}\nres {tree.resolution:g}\ndata\n")
+              f"id OcTree\nsize {n_nodes}\nres {resolution:g}\ndata\n")
     with open(Path(path), "wb") as f:
         f.write(header.encode("ascii"))
         f.write(stream)
@@ -199,17 +200,17 @@ def _read_header(raw: bytes, path) -> tuple[float, int, int]:
     return r, n, pos
 
 
-def read_bt(path, **settings):
-    from robomem.mapping.octree import OccupancyOctree
-
+def read_bt(path) -> tuple[float, np.ndarray, np.ndarray]:
+    """Leaves of an OctoMap ``.bt`` file: (resolution, keys (N, 3) int64 at depth 16, occupied (N,)
+    bool), pruned nodes expanded to their leaves. Raises InvalidMapError on a missing, foreign,
+    truncated or oversized file."""
     path = Path(path)
     if not path.is_file():
         raise InvalidMapError(f".bt file not found: {path}")
     raw = path.read_bytes()
     res, size, pos = _read_header(raw, path)
-    tree = OccupancyOctree(resolution=res, **settings)
     if size == 0:
-        return tree
+        return res, np.zeros((0, 3), dtype=np.int64), np.zeros(0, dtype=bool)
     data = np.frombuffer(raw, dtype=np.uint8)
     keys, depth, occ, err, end = _parse_stream(data, pos)
     if err == 1:
@@ -229,8 +230,6 @@ def read_bt(path, **settings):
         g = np.stack(np.meshgrid(np.arange(m), np.arange(m), np.arange(m), indexing="ij"), -1).reshape(-1, 3)
         all_keys.append((base[:, None, :] + g[None]).reshape(-1, 3))
         all_occ.append(np.repeat(occ[sel], len(g)))
-    k = np.concatenate(all_keys)
-    o = np.concatenate(all_occ)
-    vals = np.where(o, tree.rules.max, tree.rules.min).astype(np.float32)
-    tree._set_voxels(k, vals)
-    return tree
+    if not all_keys:
+        return res, np.zeros((0, 3), dtype=np.int64), np.zeros(0, dtype=bool)
+    return res, np.concatenate(all_keys), np.concatenate(all_occ)

@@ -13,10 +13,14 @@ import numpy as np
 
 from robomem.camera import CameraIntrinsics
 from robomem.errors import InvalidImageError, InvalidInputError, InvalidMapError
-from robomem.mapping import integrate, queries
+from robomem.mapping import bt, integrate, persistence, queries
 from robomem.mapping.grid2d import GRID_FREE, GRID_OCCUPIED, GRID_UNKNOWN, OccupancyGrid2D
 from robomem.mapping.keys import BLOCK, BLOCK_SHIFT, KEY_LIMIT, TREE_DEPTH, keys_to_points, points_to_keys
 from robomem.mapping.logodds import UpdateRules, logodds, probability
+from robomem.mapping.checks import check_max_range as _check_max_range
+from robomem.mapping.checks import check_point3 as _check_point3
+from robomem.mapping.checks import check_points as _check_points
+from robomem.mapping.checks import check_resolution as _check_resolution
 from robomem.mapping.store import BlockStore, anonymous_array
 from robomem.pose import validate_pose
 
@@ -55,50 +59,6 @@ class Decay:
             raise InvalidInputError(f"decay half_life_s must be a positive number, got {self.half_life_s!r}")
         if not 0.5 < float(self.forget_probability) < 1.0:
             raise InvalidInputError(f"decay forget_probability must be in (0.5, 1), got {self.forget_probability!r}")
-
-
-def _check_resolution(resolution) -> float:
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, float, np.number)):
-        raise InvalidMapError(f"resolution must be a number, got {resolution!r}")
-    r = float(resolution)
-    if not math.isfinite(r) or r <= 0:
-        raise InvalidMapError(f"resolution must be positive and finite, got {resolution!r}")
-    return r
-
-
-def _check_max_range(max_range) -> float:
-    if max_range is None:
-        return -1.0
-    if isinstance(max_range, bool) or not isinstance(max_range, (int, float, np.number)) \
-            or math.isnan(float(max_range)):
-        raise InvalidInputError(f"max_range must be a number (<= 0 or inf for none), got {max_range!r}")
-    r = float(max_range)
-    return -1.0 if (r <= 0 or math.isinf(r)) else r
-
-
-def _check_point3(p, name: str) -> np.ndarray:
-    try:
-        a = np.array(p, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{name} must be 3 numbers, got {p!r}") from None
-    if a.shape != (3,):
-        raise InvalidInputError(f"{name} must have shape (3,), got {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise InvalidInputError(f"{name} must be finite, got {a.tolist()}")
-    return a
-
-
-def _check_points(points, name: str = "points") -> np.ndarray:
-    if not isinstance(points, np.ndarray):
-        try:
-            points = np.asarray(points)
-        except (TypeError, ValueError):
-            raise InvalidInputError(f"{name} must be an (N, 3) array") from None
-    if points.ndim != 2 or points.shape[1] != 3:
-        raise InvalidInputError(f"{name} must have shape (N, 3), got {points.shape}")
-    if points.dtype.kind not in "fiu":
-        raise InvalidInputError(f"{name} must be a numeric array, got dtype {points.dtype}")
-    return points
 
 
 class OccupancyOctree:
@@ -545,27 +505,48 @@ class OccupancyOctree:
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> None:
         """Write the map to ``path`` in robomem's native format (a NumPy .npz)."""
-        from robomem.mapping.persistence import save_native
-        save_native(self, path)
+        r, st, n = self.rules, self._store, self._store.n_blocks
+        meta = {"resolution": self.resolution, "prob_hit": r.prob_hit, "prob_miss": r.prob_miss,
+                "clamp_min": r.clamp_min, "clamp_max": r.clamp_max, "occupancy_threshold": r.occupancy_threshold,
+                "max_range": self.max_range,
+                "decay": None if self.decay is None else {"half_life_s": self.decay.half_life_s,
+                                                          "forget_probability": self.decay.forget_probability},
+                "update_count": self._update_count, "last_stamp_ns": self._last_stamp_ns}
+        persistence.save_native(path, meta, st.block_keys[:n], st.logodds[:n], st.changed[:n], st.block_changed[:n])
 
     @classmethod
     def load(cls, path) -> "OccupancyOctree":
         """Read a map written by :meth:`save`; raises InvalidMapError on a corrupt or foreign file."""
-        from robomem.mapping.persistence import load_native
-        return load_native(path)
+        meta, arrays = persistence.load_native(path)
+        try:
+            decay = None if meta.get("decay") is None else Decay(**meta["decay"])
+            tree = cls(meta["resolution"], meta["prob_hit"], meta["prob_miss"], meta["clamp_min"],
+                       meta["clamp_max"], meta["occupancy_threshold"], meta["max_range"], decay)
+        except (KeyError, TypeError, InvalidInputError) as exc:
+            raise InvalidMapError(f"{path}: invalid settings ({exc})") from None
+        lo = arrays["logodds"]
+        known = lo[~np.isnan(lo)]
+        if known.size and (known.min() < tree.rules.min - 1e-6 or known.max() > tree.rules.max + 1e-6):
+            raise InvalidMapError(f"{path}: log-odds outside the clamping range")
+        tree._store = persistence.store_from_blocks(**arrays)
+        tree._update_count = int(meta.get("update_count", 0))
+        tree._last_stamp_ns = meta.get("last_stamp_ns")
+        return tree
 
     def write_bt(self, path) -> None:
         """Write OctoMap's binary ``.bt`` format (maximum-likelihood states, pruned), readable by
         OctoMap tools (octovis, ``OcTree::readBinary``)."""
-        from robomem.mapping.bt import write_bt
-        write_bt(self, path)
+        keys, vals = self.leaves()
+        bt.write_bt(path, keys, vals >= self.rules.threshold, self.resolution)
 
     @classmethod
     def read_bt(cls, path, **settings) -> "OccupancyOctree":
         """Read an OctoMap ``.bt`` file: occupied leaves get log-odds clamp_max and free ones
         clamp_min, as OctoMap's reader does. ``settings`` are passed to the constructor."""
-        from robomem.mapping.bt import read_bt
-        return read_bt(path, **settings)
+        res, keys, occupied = bt.read_bt(path)
+        tree = cls(resolution=res, **settings)
+        tree._set_voxels(keys, np.where(occupied, tree.rules.max, tree.rules.min).astype(np.float32))
+        return tree
 
     def __repr__(self) -> str:
         c = self.counts()

@@ -5,6 +5,8 @@ from robomem.memory.consolidation import ConsolidationClock, ForgettingPolicy
 from robomem.memory.errors import (
     CorruptStoreError,
     InvalidObservationError,
+    InvalidQueryError,
+    SessionError,
     NotARobomemStoreError,
     OutOfOrderError,
     ReadOnlyStoreError,
@@ -27,5 +29,6 @@ __all__ = [
     "TrajectoryThinner", "TrajectoryPoint", "Placement", "StoredEvent", "ObjectRecord", "IngestReport",
     "ForgetReport", "Keyframe", "RobotPosition", "RoomVisit", "encode_image", "decode_image", "SCHEMA_VERSION",
     "StoreError", "NotARobomemStoreError", "CorruptStoreError", "StoreVersionError", "StoreFullError",
-    "ReadOnlyStoreError", "InvalidObservationError", "UnknownObjectError", "OutOfOrderError",
+    "ReadOnlyStoreError", "InvalidObservationError", "UnknownObjectError", "OutOfOrderError", "InvalidQueryError",
+    "SessionError",
 ]

@@ -19,6 +19,14 @@ class OutOfOrderError(InvalidInputError):
     """A timestamp is further in the past than the store's reorder tolerance allows."""
 
 
+class SessionError(InvalidInputError):
+    """A session call does not fit the store's session state (e.g. ending a session that never began)."""
+
+
+class InvalidQueryError(InvalidInputError):
+    """A query argument has the wrong type or range (the message names the argument)."""
+
+
 class StoreError(RobomemError):
     """The store file cannot be used as asked."""
 

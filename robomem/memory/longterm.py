@@ -6,12 +6,10 @@ data is on disk (WAL + ``synchronous=FULL``) and survives a process kill. A fail
 input, disk full) changes nothing."""
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 import sqlite3
-import zlib
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Optional, Sequence
 
@@ -19,25 +17,21 @@ import numpy as np
 
 from robomem.memory import consolidation as _cons
 from robomem.memory.errors import (
-    CorruptStoreError,
     InvalidObservationError,
     OutOfOrderError,
     ReadOnlyStoreError,
     StoreError,
-    StoreFullError,
     UnknownObjectError,
 )
 from robomem.memory.fold import Seg, plan_batch
 from robomem.memory.keyframe_store import KeyframeStore
+from robomem.memory.locking import acquire_writer_lock, map_error
+from robomem.memory.object_queries import ObjectQueries
 from robomem.memory.records import (
     EventRow,
     ForgetReport,
     IngestReport,
-    ObjectRecord,
     ObservationColumns,
-    Placement,
-    StoredEvent,
-    check_id,
     check_stamp,
     columns_from_arrays,
     dumps,
@@ -45,33 +39,54 @@ from robomem.memory.records import (
     opt,
     validate_events,
 )
-from robomem.memory.schema import OPEN_T, connect
 from robomem.memory.robot_queries import RobotQueries
+from robomem.memory.schema import OPEN_T, connect
+from robomem.memory.sessions import SessionStore
 from robomem.memory.trajectory import KINDS as TRAJ_KINDS
 from robomem.memory.trajectory import TrajectoryPoint
 from robomem.observations import EventKind, ObjectEvent, ObjectObservation
 
 _DAY_NS = 86400 * 10**9
-_P_COLS = ("p.id, p.object_id, o.label, p.t_start, p.t_end, p.x, p.y, p.z, p.room_id, p.receptacle_id, "
-           "p.n_obs, p.conf_sum, p.closed, p.session_id, o.current_placement")
 _STORED_EVENT_KINDS = (EventKind.APPEARED, EventKind.MOVED, EventKind.DISAPPEARED)
 
 
-class LongTermMemory(KeyframeStore, RobotQueries):
+#: keyword settings LongTermMemory accepts (MemoryStack passes its unknown keywords through)
+SETTINGS = ("move_tolerance_m", "reorder_tolerance_ns", "max_forward_jump_ns", "keyframe_budget_bytes", "max_bytes",
+            "synchronous", "busy_timeout_s", "cache_mb", "verify")
+
+
+def check_store_settings(synchronous, busy_timeout_s, cache_mb, max_bytes) -> None:
+    """Raise :class:`~robomem.errors.InvalidInputError` naming the first bad file setting."""
+    from robomem.errors import InvalidInputError
+    if synchronous not in ("FULL", "NORMAL", "EXTRA"):
+        raise InvalidInputError(f"synchronous must be FULL, NORMAL or EXTRA, got {synchronous!r}")
+    if isinstance(busy_timeout_s, bool) or not isinstance(busy_timeout_s, (int, float)) or \
+            not (math.isfinite(busy_timeout_s) and 0 <= busy_timeout_s <= 86400):
+        raise InvalidInputError(f"busy_timeout_s must be a number of seconds in [0, 86400], got {busy_timeout_s!r}")
+    if isinstance(cache_mb, bool) or not isinstance(cache_mb, (int, np.integer)) or not 1 <= cache_mb <= 2**20:
+        raise InvalidInputError(f"cache_mb must be an integer in [1, 2**20], got {cache_mb!r}")
+    if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer))
+                                  or max_bytes < 65536):
+        raise InvalidInputError(f"max_bytes must be None or an integer >= 65536, got {max_bytes!r}")
+
+
+class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore):
     """The long-term store.
 
     Parameters: ``path`` of the SQLite file (created if absent, unless ``readonly``);
     ``move_tolerance_m``: an observation within this distance of the open placement's anchor (its
     first sighting) and in the same room/receptacle extends that placement; ``reorder_tolerance_ns``:
     how far behind the newest stored stamp a new record may be; ``max_forward_jump_ns``: how far
-    ahead; ``keyframe_budget_bytes``: total size of stored keyframe images; ``max_bytes``: hard size
+    ahead of the newest record before it (stored, earlier in the batch, or the open session's start) a
+    record may be (default one day; :meth:`begin_session` may start a session any time later, which is how
+    a caller says "time jumped"); ``keyframe_budget_bytes``: total size of stored keyframe images; ``max_bytes``: hard size
     cap of the file (SQLite ``max_page_count``), writes beyond it fail with :class:`StoreFullError`;
     ``synchronous``: "FULL" (default, survives power loss) or "NORMAL" (survives process kill);
     ``cache_mb``: SQLite page cache per connection (default 64 MiB); ``verify``: run SQLite's
     ``quick_check`` on open and refuse a damaged file (O(file size), off by default)."""
 
     def __init__(self, path: str | os.PathLike, readonly: bool = False, *, move_tolerance_m: float = 0.25,
-                 reorder_tolerance_ns: int = 10 * 10**9, max_forward_jump_ns: int = 366 * _DAY_NS,
+                 reorder_tolerance_ns: int = 10 * 10**9, max_forward_jump_ns: int = _DAY_NS,
                  keyframe_budget_bytes: int = 20 * 2**20, max_bytes: Optional[int] = None,
                  synchronous: str = "FULL", busy_timeout_s: float = 10.0, cache_mb: int = 64,
                  verify: bool = False) -> None:
@@ -82,6 +97,7 @@ class LongTermMemory(KeyframeStore, RobotQueries):
                         ("keyframe_budget_bytes", keyframe_budget_bytes)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
                 raise InvalidInputError(f"{name} must be a non-negative integer, got {v!r}")
+        check_store_settings(synchronous, busy_timeout_s, cache_mb, max_bytes)
         self.path = os.fspath(path)
         self.readonly = bool(readonly)
         self.move_tolerance_m = float(move_tolerance_m)
@@ -94,9 +110,10 @@ class LongTermMemory(KeyframeStore, RobotQueries):
                              max_bytes=max_bytes, cache_mb=cache_mb, verify=verify)
         self._writer_lock = None
         if not self.readonly:
-            self._writer_lock = _acquire_writer_lock(self.path, self._conn)
+            self._writer_lock = acquire_writer_lock(self.path, self._conn)
         self._origin: Optional[int] = None
         self.session_id: Optional[int] = None
+        self._session_start: Optional[int] = None
         self._writer_state_loaded = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -122,6 +139,11 @@ class LongTermMemory(KeyframeStore, RobotQueries):
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` ran."""
+        return self._conn is None
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -155,14 +177,14 @@ class LongTermMemory(KeyframeStore, RobotQueries):
         try:
             c.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise _map_error(self.path, exc) from None
+            raise map_error(self.path, exc) from None
         try:
             yield c
             c.execute("COMMIT")
         except sqlite3.Error as exc:
             if c.in_transaction:
                 c.execute("ROLLBACK")
-            raise _map_error(self.path, exc) from None
+            raise map_error(self.path, exc) from None
         except BaseException:
             if c.in_transaction:
                 c.execute("ROLLBACK")
@@ -172,7 +194,7 @@ class LongTermMemory(KeyframeStore, RobotQueries):
         try:
             return self.connection.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
-            raise _map_error(self.path, exc) from None
+            raise map_error(self.path, exc) from None
 
     def _meta(self, key: str) -> Optional[str]:
         row = self._read("SELECT value FROM meta WHERE key = ?", (key,))
@@ -195,7 +217,7 @@ class LongTermMemory(KeyframeStore, RobotQueries):
         try:
             self._load_writer_state_unchecked()
         except sqlite3.Error as exc:
-            raise _map_error(self.path, exc) from None
+            raise map_error(self.path, exc) from None
 
     def _load_writer_state_unchecked(self) -> None:
         c = self.connection
@@ -218,26 +240,71 @@ class LongTermMemory(KeyframeStore, RobotQueries):
         row = c.execute("SELECT max(s) FROM (SELECT max(t_end) AS s FROM placements UNION ALL "
                         "SELECT max(stamp_ns) FROM events UNION ALL SELECT max(stamp_ns) FROM trajectory)").fetchone()
         self._latest: Optional[int] = row[0]
-        row = c.execute("SELECT id FROM sessions WHERE t_end IS NULL ORDER BY id DESC LIMIT 1").fetchone()
+        row = c.execute("SELECT id, t_start FROM sessions WHERE t_end IS NULL ORDER BY id DESC LIMIT 1").fetchone()
+        self._session_start: Optional[int] = None
         if row is not None and self.session_id is None:
-            self.session_id = row[0]
+            self.session_id, self._session_start = row
         self._writer_state_loaded = True
 
-    def _check_order(self, stamps: np.ndarray, what: str) -> None:
+    def _check_order(self, stamps: np.ndarray, what: str, latest: Optional[int] = None) -> None:
+        """Raise :class:`OutOfOrderError` unless ``stamps`` fit after ``latest`` (default: the newest
+        stored stamp): not older than the reorder tolerance, and none further ahead than
+        ``max_forward_jump_ns`` of the newest record before it (stored, the open session's start,
+        or earlier in this batch)."""
         if stamps.size == 0:
             return
-        lo, hi = int(stamps.min()), int(stamps.max())
-        if self._latest is not None:
-            if lo < self._latest - self.reorder_tolerance_ns:
+        if latest is None:
+            latest = self._latest
+        lo = int(stamps.min())
+        if latest is not None and lo < latest - self.reorder_tolerance_ns:
+            raise OutOfOrderError(
+                f"{what} stamp {lo} is {(latest - lo) * 1e-9:.3f} s older than the newest stored record "
+                f"({latest}); the reorder tolerance is {self.reorder_tolerance_ns * 1e-9:.3f} s")
+        # Forward bound: no record more than max_forward_jump_ns after the newest record before it
+        # (stored, the open session's start, or earlier in this batch).
+        refs = [r for r in (latest, self._session_start) if r is not None]
+        s = np.unique(stamps)
+        chain = np.concatenate([np.asarray([max(refs)] if refs else [], np.int64), s])
+        if chain.size > 1:
+            gaps = np.diff(np.maximum.accumulate(chain))
+            k = int(np.argmax(gaps))
+            if int(gaps[k]) > self.max_forward_jump_ns:
+                t, before = int(chain[k + 1]), int(np.max(chain[:k + 1]))
                 raise OutOfOrderError(
-                    f"{what} stamp {lo} is {(self._latest - lo) * 1e-9:.3f} s older than the newest stored record "
-                    f"({self._latest}); the reorder tolerance is {self.reorder_tolerance_ns * 1e-9:.3f} s")
-            if hi > self._latest + self.max_forward_jump_ns:
-                raise OutOfOrderError(
-                    f"{what} stamp {hi} is {(hi - self._latest) * 1e-9 / 86400:.1f} days after the newest stored "
-                    f"record ({self._latest}); wrong time unit? (max jump {self.max_forward_jump_ns * 1e-9 / 86400:.1f} days)")
-        elif hi - lo > self.max_forward_jump_ns:
-            raise OutOfOrderError(f"{what} stamps span {(hi - lo) * 1e-9 / 86400:.1f} days in one batch")
+                    f"{what} stamp {t} is {(t - before) * 1e-9 / 3600:.1f} h after the newest record before it "
+                    f"({before}); the most allowed is {self.max_forward_jump_ns * 1e-9 / 3600:.1f} h "
+                    "(wrong time unit? after a real gap, begin_session() at the new time first)")
+
+    def knows_object(self, object_id: int) -> bool:
+        """Whether the store holds an object with this id (writer side)."""
+        self._load_writer_state()
+        return int(object_id) in self._labels
+
+    def check_batch(self, stamps: np.ndarray, event_object_ids: Iterable[int] = (), *,
+                    pending_latest: Optional[int] = None, pending_object_ids: Iterable[int] = (),
+                    what: str = "record") -> None:
+        """Check, changing nothing, that records with these ``stamps`` could be ingested after what is
+        stored plus a not yet ingested batch (``pending_latest``: its newest stamp;
+        ``pending_object_ids``: the object ids it introduces), and that every object id in
+        ``event_object_ids`` (events other than APPEARED) is stored, pending or among the batch's
+        own observations (pass those in ``pending_object_ids`` too). Raises
+        :class:`OutOfOrderError` or :class:`UnknownObjectError`; this is the check :meth:`ingest`
+        runs, offered so a caller holding records back (the stack) can refuse them at the door."""
+        if self.readonly:
+            raise ReadOnlyStoreError(f"{self.path} is open read-only")
+        self._load_writer_state()
+        latest = self._latest
+        if pending_latest is not None:
+            latest = pending_latest if latest is None else max(latest, int(pending_latest))
+        self._check_order(np.asarray(stamps, np.int64).ravel(), what, latest)
+        pending = None
+        for oid in event_object_ids:
+            if oid in self._labels:
+                continue
+            if pending is None:
+                pending = set(pending_object_ids)
+            if oid not in pending:
+                raise UnknownObjectError(f"event for object {oid}, which memory has never seen")
 
     # ------------------------------------------------------------------ writes
     def ingest(self, observations: Sequence[ObjectObservation] = (), events: Iterable[ObjectEvent] = (),
@@ -395,82 +462,6 @@ class LongTermMemory(KeyframeStore, RobotQueries):
         return IngestReport(len(cols), len(ev_rows), len(plan["new"]), plan["n_extended"], len(new_objects),
                             self._latest)
 
-    # ------------------------------------------------------------------ sessions and snapshots
-    def begin_session(self, name: str, stamp_ns: int, info: Optional[dict] = None) -> int:
-        """Start a session (e.g. one day's run); later records are tagged with its id. An
-        unfinished earlier session is closed at ``stamp_ns``."""
-        stamp_ns = check_stamp(stamp_ns, "begin_session")
-        if not isinstance(name, str):
-            raise InvalidObservationError(f"session name must be a string, got {name!r}")
-        self._load_writer_state()
-        with self._tx() as c:
-            c.execute("UPDATE sessions SET t_end = ? WHERE t_end IS NULL", (stamp_ns,))
-            sid = c.execute("INSERT INTO sessions(name, t_start, info) VALUES (?, ?, ?)",
-                            (name, stamp_ns, dumps(info or {}))).lastrowid
-        self.session_id = sid
-        return sid
-
-    def end_session(self, stamp_ns: int, scene_graph=None) -> Optional[int]:
-        """End the current session at ``stamp_ns``; store ``scene_graph`` (a SceneGraph or its
-        ``to_dict()``) as the session's snapshot in the same transaction. Returns the session id."""
-        stamp_ns = check_stamp(stamp_ns, "end_session")
-        sid = self.session_id
-        if sid is None:
-            return None
-        blob = None if scene_graph is None else _encode_graph(scene_graph)
-        with self._tx() as c:
-            c.execute("UPDATE sessions SET t_end = ? WHERE id = ?", (stamp_ns, sid))
-            if blob is not None:
-                c.execute("INSERT INTO snapshots(session_id, stamp_ns, codec, sha256, data) VALUES (?, ?, ?, ?, ?)",
-                          (sid, stamp_ns, "zlib-json", blob[1], blob[0]))
-        self.session_id = None
-        return sid
-
-    def save_snapshot(self, scene_graph, stamp_ns: int, session_id: Optional[int] = None) -> int:
-        """Store a scene-graph snapshot (zlib-compressed JSON of ``to_dict()``); returns its id."""
-        stamp_ns = check_stamp(stamp_ns, "save_snapshot")
-        sid = self.session_id if session_id is None else check_id(session_id, "session_id")
-        if sid is None:
-            raise InvalidObservationError("save_snapshot needs a session (begin_session first or pass session_id)")
-        if not self._read("SELECT 1 FROM sessions WHERE id = ?", (sid,)):
-            raise InvalidObservationError(f"unknown session id {sid}")
-        data, sha = _encode_graph(scene_graph)
-        with self._tx() as c:
-            return c.execute("INSERT INTO snapshots(session_id, stamp_ns, codec, sha256, data) VALUES (?, ?, ?, ?, ?)",
-                             (sid, stamp_ns, "zlib-json", sha, data)).lastrowid
-
-    def sessions(self) -> list[dict]:
-        return [{"session_id": r[0], "name": r[1], "t_start_ns": r[2], "t_end_ns": r[3], "info": json.loads(r[4])}
-                for r in self._read("SELECT id, name, t_start, t_end, info FROM sessions ORDER BY id")]
-
-    def snapshot_dict(self, session_id: int, at_ns: Optional[int] = None) -> Optional[dict]:
-        """The session's last snapshot (or its last one at or before ``at_ns``) as a dict."""
-        sql = "SELECT codec, sha256, data FROM snapshots WHERE session_id = ?"
-        params: list = [int(session_id)]
-        if at_ns is not None:
-            sql += " AND stamp_ns <= ?"
-            params.append(int(at_ns))
-        rows = self._read(sql + " ORDER BY stamp_ns DESC, id DESC LIMIT 1", params)
-        if not rows:
-            return None
-        codec, sha, data = rows[0]
-        raw = zlib.decompress(data)
-        if hashlib.sha256(raw).hexdigest() != sha:
-            raise CorruptStoreError(f"{self.path}: snapshot of session {session_id} fails its checksum")
-        return json.loads(raw)
-
-    def scene_graph(self, session_id: int, at_ns: Optional[int] = None):
-        """The scene graph of a session as a ``robomem.scenegraph.SceneGraph`` (a dict when that
-        package is not available)."""
-        d = self.snapshot_dict(session_id, at_ns)
-        if d is None:
-            return None
-        try:
-            from robomem.scenegraph import SceneGraph
-        except ImportError:
-            return d
-        return SceneGraph.from_dict(d)
-
     # ------------------------------------------------------------------ forgetting
     def forget(self, now_ns: int, policy: Optional[_cons.ForgettingPolicy] = None) -> ForgetReport:
         """Apply decay and budgets (see :mod:`robomem.memory.consolidation`). Never deletes an
@@ -515,112 +506,6 @@ class LongTermMemory(KeyframeStore, RobotQueries):
             rep.bytes_freed = int(before - after)
         return rep
 
-    # ------------------------------------------------------------------ queries: objects
-    def _placements(self, sql_tail: str, params: Sequence) -> list[Placement]:
-        rows = self._read(f"SELECT {_P_COLS} FROM placements p JOIN objects o ON o.id = p.object_id " + sql_tail, params)
-        return _placement_list(rows)
-
-    def object(self, object_id: int) -> Optional[ObjectRecord]:
-        rows = self._read("SELECT id, label, attributes, first_seen_ns, current_placement FROM objects WHERE id = ?",
-                          (int(object_id),))
-        if not rows:
-            return None
-        r = rows[0]
-        return ObjectRecord(r[0], r[1], json.loads(r[2]), r[3], r[4])
-
-    def objects(self, label: Optional[str] = None) -> list[ObjectRecord]:
-        sql = "SELECT id, label, attributes, first_seen_ns, current_placement FROM objects"
-        rows = self._read(sql + (" WHERE label = ? ORDER BY id" if label is not None else " ORDER BY id"),
-                          (label,) if label is not None else ())
-        return [ObjectRecord(r[0], r[1], json.loads(r[2]), r[3], r[4]) for r in rows]
-
-    def current_placement(self, object_id: int) -> Optional[Placement]:
-        """The object's last known placement (None for an unknown object)."""
-        rows = self._read(f"SELECT {_P_COLS} FROM objects o JOIN placements p ON p.id = o.current_placement "
-                          "WHERE o.id = ?", (int(object_id),))
-        return _placement(rows[0]) if rows else None
-
-    def where_is(self, label: str) -> list[Placement]:
-        """Last known placement of every object with ``label``, most recently seen first."""
-        rows = self._read(f"SELECT {_P_COLS} FROM objects o JOIN placements p ON p.id = o.current_placement "
-                          "WHERE o.label = ? ORDER BY p.t_end DESC", (label,))
-        return _placement_list(rows)
-
-    def last_seen(self, object_id: int) -> Optional[int]:
-        p = self.current_placement(object_id)
-        return None if p is None else p.t_end_ns
-
-    def history(self, object_id: int) -> list[Placement]:
-        """All stored placements of an object, oldest first."""
-        return self._placements("WHERE p.object_id = ? ORDER BY p.t_start", (int(object_id),))
-
-    def placement_at(self, object_id: int, stamp_ns: int) -> Optional[Placement]:
-        """Where the object was last known to be at ``stamp_ns``: the latest placement that began at or
-        before it (check ``t_end_ns``/``current`` for whether it was observed up to then)."""
-        return next(iter(self._placements("WHERE p.object_id = ? AND p.t_start <= ? ORDER BY p.t_start DESC LIMIT 1",
-                                          (int(object_id), int(stamp_ns)))), None)
-
-    def placements_at(self, stamp_ns: int) -> list[Placement]:
-        """The world as last known at ``stamp_ns``: for every object seen by then, its latest
-        placement begun at or before ``stamp_ns`` (an object is believed to stay where it was last
-        seen until it is seen elsewhere). Scans the (object, time) index: O(placements)."""
-        return self._placements("JOIN (SELECT object_id AS oid, max(t_start) AS ts FROM placements "
-                                "WHERE t_start <= ? GROUP BY object_id) last ON last.oid = p.object_id "
-                                "AND last.ts = p.t_start ORDER BY p.object_id", (int(stamp_ns),))
-
-    def objects_in_box(self, lo, hi, t0_ns: int, t1_ns: int, label: Optional[str] = None) -> list[Placement]:
-        """Placements whose position lies in the axis-aligned box [lo, hi] (None = everywhere) and whose
-        interval overlaps [t0_ns, t1_ns] (current placements extend to the present). Uses the R*Tree."""
-        t0_ns, t1_ns = int(t0_ns), int(t1_ns)
-        if t1_ns < t0_ns:
-            raise InvalidObservationError(f"time range is reversed: {t0_ns} > {t1_ns}")
-        if not self._load_origin():
-            return []
-        where = ["r.t0 <= ?", "r.t1 >= ?", "p.t_start <= ?", "(p.closed = 0 OR p.t_end >= ?)"]
-        params: list = [self._t(t1_ns), self._t(t0_ns), t1_ns, t0_ns]
-        if lo is not None or hi is not None:
-            from robomem.memory.records import check_vec3
-            lo3 = check_vec3(lo, "box lo")
-            hi3 = check_vec3(hi, "box hi")
-            for k, ax in enumerate("xyz"):
-                where += [f"r.{ax}1 >= ?", f"r.{ax}0 <= ?", f"p.{ax} BETWEEN ? AND ?"]
-                params += [lo3[k], hi3[k], lo3[k], hi3[k]]
-        if label is not None:
-            where.append("o.label = ?")
-            params.append(label)
-        rows = self._read(f"SELECT {_P_COLS} FROM placement_rtree r JOIN placements p ON p.id = r.id "
-                          f"JOIN objects o ON o.id = p.object_id WHERE " + " AND ".join(where) +
-                          " ORDER BY p.object_id, p.t_start", params)
-        return _placement_list(rows)
-
-    def events(self, object_id: Optional[int] = None, t0_ns: Optional[int] = None, t1_ns: Optional[int] = None,
-               kinds: Optional[Iterable] = None) -> list[StoredEvent]:
-        """Stored events (appeared / moved / disappeared), oldest first."""
-        where, params = [], []
-        if object_id is not None:
-            where.append("object_id = ?")
-            params.append(int(object_id))
-        if t0_ns is not None:
-            where.append("stamp_ns >= ?")
-            params.append(int(t0_ns))
-        if t1_ns is not None:
-            where.append("stamp_ns <= ?")
-            params.append(int(t1_ns))
-        if kinds is not None:
-            ks = [EventKind(k).value for k in kinds]
-            where.append("kind IN (%s)" % ",".join("?" * len(ks)))
-            params += ks
-        sql = ("SELECT id, kind, object_id, stamp_ns, x, y, z, px, py, pz, room_id, receptacle_id, "
-               "prev_receptacle_id, session_id FROM events")
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        out = []
-        for r in self._read(sql + " ORDER BY stamp_ns, id", params):
-            out.append(StoredEvent(r[0], EventKind(r[1]), r[2], r[3], np.array(r[4:7], dtype=np.float64),
-                                   None if r[7] is None else np.array(r[7:10], dtype=np.float64), r[10], r[11], r[12],
-                                   r[13]))
-        return out
-
     # ------------------------------------------------------------------ statistics
     def stats(self) -> dict:
         c = self._read
@@ -632,62 +517,3 @@ class LongTermMemory(KeyframeStore, RobotQueries):
         out["file_bytes"] = c("PRAGMA page_count")[0][0] * page
         out["schema_version"] = c("PRAGMA user_version")[0][0]
         return out
-
-
-def _placement_list(rows: list) -> list[Placement]:
-    if not rows:
-        return []
-    # one (n, 3) array for all positions: per-row np.array calls dominated large range queries
-    pos = np.array([r[5:8] for r in rows], dtype=np.float64)
-    pos.setflags(write=False)
-    return [Placement(r[0], r[1], r[2], r[3], r[4], pos[i], r[8], r[9], r[10], r[11] / r[10] if r[10] else 0.0,
-                      r[14] == r[0] and not r[12], r[13]) for i, r in enumerate(rows)]
-
-
-def _placement(r) -> Placement:
-    n = r[10]
-    return Placement(r[0], r[1], r[2], r[3], r[4], np.array((r[5], r[6], r[7])), r[8], r[9], n,
-                     r[11] / n if n else 0.0, bool(r[14] == r[0] and not r[12]), r[13])
-
-
-def _encode_graph(graph) -> tuple[bytes, str]:
-    d = graph.to_dict() if hasattr(graph, "to_dict") else graph
-    if not isinstance(d, dict):
-        raise InvalidObservationError(f"scene graph must be a SceneGraph or a dict, got {type(graph).__name__}")
-    try:
-        raw = dumps(d).encode()
-    except (TypeError, ValueError) as exc:
-        raise InvalidObservationError(f"scene graph is not JSON-serialisable: {exc}") from None
-    return zlib.compress(raw, 6), hashlib.sha256(raw).hexdigest()
-
-
-def _acquire_writer_lock(path: str, conn: sqlite3.Connection):
-    """One writer per store: an exclusive flock on ``<path>-writer.lock`` held while the store is
-    open (the kernel drops it if the process dies). A second writer would fold against a stale
-    cache of open placements, so it is refused instead."""
-    import fcntl
-
-    try:
-        fh = open(path + "-writer.lock", "a+b")
-    except OSError as exc:
-        conn.close()
-        raise StoreError(f"{path}: cannot create the writer lock file ({exc})") from None
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        fh.close()
-        conn.close()
-        raise StoreError(f"{path} is already open for writing by another LongTermMemory/MemoryStack "
-                         "(one writer per store; open it with readonly=True to query)") from None
-    return fh
-
-
-def _map_error(path: str, exc: sqlite3.Error) -> Exception:
-    msg = str(exc)
-    if "full" in msg:
-        return StoreFullError(f"{path}: {msg}; the write was rolled back, earlier data is intact")
-    if "malformed" in msg or "not a database" in msg:
-        return CorruptStoreError(f"{path}: {msg}")
-    if "locked" in msg or "busy" in msg:
-        return StoreError(f"{path}: {msg} (another writer holds the store)")
-    return StoreError(f"{path}: {msg}")

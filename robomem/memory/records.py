@@ -8,24 +8,103 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-from robomem.memory.errors import InvalidObservationError
+from robomem.memory.errors import InvalidObservationError, InvalidQueryError
 from robomem.observations import EventKind, ObjectEvent, ObjectObservation
 
 _NONE = -1  # room/receptacle "unknown" in the integer columns
 
+#: Largest accepted stamp: 2100-01-01T00:00:00Z in ns since the Unix epoch. Stamps are int64 ns since
+#: 1970 (negative = before 1970 is refused); anything past 2100 is a unit mistake, and one such stamp
+#: would make every later realistic record "out of order".
+MAX_STAMP_NS = 4_102_444_800 * 10**9
+#: Largest accepted object / room / receptacle / session id (SQLite INTEGER is int64).
+MAX_ID = 2**63 - 1
+
 
 def check_stamp(stamp, what: str) -> int:
-    if isinstance(stamp, bool) or not isinstance(stamp, (int, np.integer)) or stamp < 0:
-        raise InvalidObservationError(f"{what}: stamp_ns must be a non-negative integer (ns), got {stamp!r}")
+    """``stamp`` as an int in [0, MAX_STAMP_NS] (ns since 1970); raises naming ``what`` otherwise."""
+    if isinstance(stamp, bool) or not isinstance(stamp, (int, np.integer)) or not 0 <= stamp <= MAX_STAMP_NS:
+        raise InvalidObservationError(f"{what}: stamp_ns must be an integer number of ns since 1970, in "
+                                      f"[0, {MAX_STAMP_NS}] (1970..2100), got {stamp!r}")
     return int(stamp)
 
 
 def check_id(v, what: str, optional: bool = False) -> Optional[int]:
+    """``v`` as an int in [0, 2**63 - 1]; raises naming ``what`` otherwise (``None`` passes if ``optional``)."""
     if v is None and optional:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-        raise InvalidObservationError(f"{what} must be a non-negative integer, got {v!r}")
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v <= MAX_ID:
+        raise InvalidObservationError(f"{what} must be an integer in [0, 2**63 - 1], got {v!r}")
     return int(v)
+
+
+def check_text(v, what: str, allow_empty: bool = False) -> str:
+    """``v`` as a str that SQLite can store (valid UTF-8: no lone surrogates)."""
+    if not isinstance(v, str) or (not v and not allow_empty):
+        raise InvalidObservationError(f"{what} must be a {'' if allow_empty else 'non-empty '}string, got {v!r}")
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidObservationError(f"{what} is not valid UTF-8 text ({exc.reason} at {exc.start}): {v!r}") from None
+    return v
+
+
+def check_json(d, what: str) -> str:
+    """``d`` (a dict) encoded the way the store keeps it; raises naming ``what`` if it cannot be."""
+    if not isinstance(d, dict):
+        raise InvalidObservationError(f"{what} must be a dict, got {type(d).__name__}")
+    try:
+        s = dumps(d)
+        s.encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidObservationError(f"{what} is not JSON-serialisable: {exc}") from None
+    return s
+
+
+def query_id(v, what: str) -> int:
+    """A query's id argument as an int, or :class:`InvalidQueryError` naming the argument."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v <= MAX_ID:
+        raise InvalidQueryError(f"{what} must be an integer id in [0, 2**63 - 1], got {v!r}")
+    return int(v)
+
+
+def query_stamp(v, what: str) -> int:
+    """A query's time argument (int ns since 1970, up to 2**63 - 1 as "the end of time") as an int,
+    or :class:`InvalidQueryError` naming the argument."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v <= MAX_ID:
+        raise InvalidQueryError(f"{what} must be an integer number of ns since 1970 in [0, 2**63 - 1], got {v!r}")
+    return int(v)
+
+
+def query_text(v, what: str) -> str:
+    """A query's text argument (e.g. a label) as a str, or :class:`InvalidQueryError`."""
+    if not isinstance(v, str):
+        raise InvalidQueryError(f"{what} must be a string, got {v!r}")
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidQueryError(f"{what} is not valid UTF-8 text: {v!r}") from None
+    return v
+
+
+def query_kinds(kinds, what: str) -> list:
+    """Event kinds for a query as their stored values, or :class:`InvalidQueryError`."""
+    from robomem.observations import EventKind
+
+    if isinstance(kinds, (str, EventKind)):
+        kinds = [kinds]
+    try:
+        items = list(kinds)
+    except TypeError:
+        raise InvalidQueryError(f"{what} must be a list of event kinds, got {kinds!r}") from None
+    out = []
+    for k in items:
+        try:
+            out.append(EventKind(k).value)
+        except ValueError:
+            raise InvalidQueryError(f"{what}: unknown event kind {k!r}; known: "
+                                    f"{[e.value for e in EventKind]}") from None
+    return out
 
 
 def check_vec3(v, what: str) -> tuple[float, float, float]:
@@ -88,11 +167,11 @@ def observations_to_columns(observations: Sequence[ObjectObservation]) -> Observ
         if not isinstance(o, ObjectObservation):
             raise InvalidObservationError(f"observation {i}: expected ObjectObservation, got {type(o).__name__}")
         v = o.object_id
-        if type(v) is not int or v < 0:
+        if type(v) is not int or not 0 <= v <= MAX_ID:
             v = check_id(v, f"observation {i} object_id")
         oid[i] = v
         v = o.stamp_ns
-        if type(v) is not int or v < 0:
+        if type(v) is not int or not 0 <= v <= MAX_STAMP_NS:
             v = check_stamp(v, f"observation {i} (object {o.object_id!r})")
         st[i] = v
         c = o.confidence
@@ -101,19 +180,20 @@ def observations_to_columns(observations: Sequence[ObjectObservation]) -> Observ
                                           f"got {c!r}")
         conf[i] = c
         r = o.room_id
-        room[i] = _NONE if r is None else (r if type(r) is int and r >= 0 else check_id(r, f"observation {i} room_id"))
+        room[i] = _NONE if r is None else (r if type(r) is int and 0 <= r <= MAX_ID
+                                           else check_id(r, f"observation {i} room_id"))
         r = o.receptacle_id
-        rec[i] = _NONE if r is None else (r if type(r) is int and r >= 0
+        rec[i] = _NONE if r is None else (r if type(r) is int and 0 <= r <= MAX_ID
                                           else check_id(r, f"observation {i} receptacle_id"))
-        if not isinstance(o.label, str) or not o.label:
-            raise InvalidObservationError(f"observation {i} (object {o.object_id!r}): label must be a non-empty "
-                                          f"string, got {o.label!r}")
-        labels[i] = o.label
+        labels[i] = check_text(o.label, f"observation {i} (object {o.object_id!r}) label")
         a = o.attributes
         if o.color is not None:
             a = dict(a or {})
-            a.setdefault("color", o.color)
-        attrs[i] = a or {}
+            a.setdefault("color", check_text(o.color, f"observation {i} (object {o.object_id!r}) color", True))
+        a = a or {}
+        if a:  # everything that will be encoded is checked here, at the door
+            check_json(a, f"observation {i} (object {o.object_id!r}) attributes")
+        attrs[i] = a
     pos = _vec3_column([o.position for o in observations], "position", observations) if n else np.empty((0, 3))
     if n:
         _vec3_column([o.bbox_min for o in observations], "bbox_min", observations)
@@ -140,10 +220,10 @@ def columns_from_arrays(object_ids, stamps_ns, positions, labels, confidences=No
     oid = np.asarray(object_ids)
     st = np.asarray(stamps_ns)
     n = oid.shape[0] if oid.ndim == 1 else -1
-    if oid.ndim != 1 or oid.dtype.kind not in "iu" or (n and oid.min() < 0):
-        raise InvalidObservationError("object_ids must be a 1-D array of non-negative integers")
-    if st.shape != (n,) or st.dtype.kind not in "iu" or (n and st.min() < 0):
-        raise InvalidObservationError(f"stamps_ns must be {n} non-negative integers (ns)")
+    if oid.ndim != 1 or oid.dtype.kind not in "iu" or (n and (oid.min() < 0 or int(oid.max()) > MAX_ID)):
+        raise InvalidObservationError("object_ids must be a 1-D array of integers in [0, 2**63 - 1]")
+    if st.shape != (n,) or st.dtype.kind not in "iu" or (n and (st.min() < 0 or int(st.max()) > MAX_STAMP_NS)):
+        raise InvalidObservationError(f"stamps_ns must be {n} integers in [0, {MAX_STAMP_NS}] (ns since 1970)")
     pos = np.asarray(positions, dtype=np.float64)
     if pos.shape != (n, 3):
         raise InvalidObservationError(f"positions must have shape ({n}, 3), got {pos.shape}")
@@ -154,8 +234,13 @@ def columns_from_arrays(object_ids, stamps_ns, positions, labels, confidences=No
     if isinstance(labels, str):
         labels = [labels] * n
     labels = list(labels)
-    if len(labels) != n or not all(isinstance(s, str) and s for s in labels):
+    if len(labels) != n:
         raise InvalidObservationError(f"labels must be {n} non-empty strings")
+    for lab in labels:
+        if not isinstance(lab, str):
+            check_text(lab, "labels")
+    for lab in set(labels):
+        check_text(lab, "labels")
     conf = np.ones(n) if confidences is None else np.asarray(confidences, dtype=np.float64)
     if conf.shape != (n,) or not np.all((conf >= 0) & (conf <= 1)):
         raise InvalidObservationError("confidences must be in [0, 1]")
@@ -164,7 +249,7 @@ def columns_from_arrays(object_ids, stamps_ns, positions, labels, confidences=No
         if v is None:
             return np.full(n, _NONE, np.int64)
         a = np.asarray(v)
-        if a.shape != (n,) or a.dtype.kind not in "iu" or (n and a.min() < _NONE):
+        if a.shape != (n,) or a.dtype.kind not in "iu" or (n and (a.min() < _NONE or int(a.max()) > MAX_ID)):
             raise InvalidObservationError(f"{name} must be {n} integers (-1 = unknown)")
         return a.astype(np.int64)
 
@@ -198,7 +283,8 @@ def validate_events(events: Iterable[ObjectEvent]) -> list[EventRow]:
         except ValueError:
             raise InvalidObservationError(f"{what}: unknown event kind {e.kind!r}") from None
         rows.append(EventRow(
-            kind, check_id(e.object_id, what + " object_id"), str(e.label), check_stamp(e.stamp_ns, what),
+            kind, check_id(e.object_id, what + " object_id"), check_text(str(e.label), what + " label", True),
+            check_stamp(e.stamp_ns, what),
             check_vec3(e.position, what + " position"),
             None if e.previous_position is None else check_vec3(e.previous_position, what + " previous_position"),
             check_id(e.room_id, what + " room_id", True), check_id(e.receptacle_id, what + " receptacle_id", True),

@@ -7,6 +7,7 @@ from typing import Optional
 
 import numpy as np
 
+from robomem.memory.records import query_id, query_stamp
 from robomem.memory.trajectory import TrajectoryPoint
 
 
@@ -46,7 +47,7 @@ class RobotQueries:
     def robot_position_at(self, stamp_ns: int) -> Optional[RobotPosition]:
         """Where the robot was at ``stamp_ns`` ("where was I at 10:00?"), or None outside any stored
         track (before the first pose or after a session's end)."""
-        t = int(stamp_ns)
+        t = query_stamp(stamp_ns, "robot_position_at: stamp_ns")
         cols = "stamp_ns, x, y, z, yaw, room_id, kind, session_id"
         b = self._read(f"SELECT {cols} FROM trajectory WHERE stamp_ns <= ? ORDER BY stamp_ns DESC, id DESC LIMIT 1", (t,))
         if not b:
@@ -67,8 +68,11 @@ class RobotQueries:
 
     def room_visits(self, room_id: int, t0_ns: Optional[int] = None, t1_ns: Optional[int] = None) -> list[RoomVisit]:
         """Visits of the robot to ``room_id`` (enter .. exit), oldest first; "how long did I stay"."""
+        room_id = query_id(room_id, "room_visits: room_id")
+        t0_ns = None if t0_ns is None else query_stamp(t0_ns, "room_visits: t0_ns")
+        t1_ns = None if t1_ns is None else query_stamp(t1_ns, "room_visits: t1_ns")
         rows = self._read("SELECT stamp_ns, kind FROM trajectory WHERE room_id = ? ORDER BY stamp_ns, id",
-                          (int(room_id),))
+                          (room_id,))
         visits: list[RoomVisit] = []
         start = last = None
         for stamp, kind in rows:
@@ -92,6 +96,8 @@ class RobotQueries:
         return v[-1] if v else None
 
     def trajectory(self, t0_ns: Optional[int] = None, t1_ns: Optional[int] = None) -> list[TrajectoryPoint]:
+        t0 = 0 if t0_ns is None else query_stamp(t0_ns, "trajectory: t0_ns")
+        t1 = 2**62 if t1_ns is None else query_stamp(t1_ns, "trajectory: t1_ns")
         rows = self._read("SELECT stamp_ns, x, y, z, yaw, room_id, kind FROM trajectory WHERE stamp_ns BETWEEN ? AND ? "
-                          "ORDER BY stamp_ns, id", (int(t0_ns or 0), int(t1_ns if t1_ns is not None else 2**62)))
+                          "ORDER BY stamp_ns, id", (t0, t1))
         return [self._traj_point(r) for r in rows]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from robomem.frame import Frame
-from robomem.perception.segments import UNLABELLED, Segment, segments_from_groups
+from robomem.perception.grouping import UNLABELLED, Segment, segments_from_groups
 from robomem.pose import transform_points
 
 

@@ -39,14 +39,16 @@ class PerceptionPipeline:
     and places from the octree every N frames; 0 = only when :meth:`update_structure` is called),
     ``room_band`` (z range in metres of the octree slice used for rooms and places: above most
     furniture, below door tops), ``room_settings`` / ``place_settings`` (kwargs of
-    :func:`segment_rooms` / :func:`extract_places`).
+    :func:`segment_rooms` / :func:`extract_places`), ``integrate_depth`` (insert each frame's depth
+    into ``octree``; False when another owner, e.g. the memory stack's map, already does).
     """
 
     def __init__(self, octree=None, *, segment_settings: Optional[dict] = None,
                  tracker_settings: Optional[dict] = None, structure_every: int = 50,
                  room_band: tuple[float, float] = (1.4, 1.9), room_settings: Optional[dict] = None,
-                 place_settings: Optional[dict] = None, floor_z: float = 0.0) -> None:
+                 place_settings: Optional[dict] = None, floor_z: float = 0.0, integrate_depth: bool = True) -> None:
         self.octree = octree
+        self.integrate_depth = bool(integrate_depth)  # False: the octree is filled by its owner (the stack's map)
         self.segment_settings = {"missing_labels": "skip", **(segment_settings or {})}
         self.tracker = ObjectTracker(**(tracker_settings or {}))
         self.scene_graph = SceneGraph()
@@ -82,7 +84,7 @@ class PerceptionPipeline:
         missing = report.get("missing_labels")
         if missing and settings.get("missing_labels") == "skip":
             skipped.append(f"instance ids without a label were ignored: {sorted(missing)[:10]}")
-        if self.octree is not None:
+        if self.octree is not None and self.integrate_depth:
             self.octree.insert_depth(frame.depth, frame.intrinsics, frame.T_world_camera, stamp_ns=frame.stamp_ns)
         upd = self.tracker.update(frame, segments)
         self._update_graph(upd)

@@ -1,0 +1,89 @@
+"""Frontier exploration from scratch on generated houses of every style (issue 11): robomem's
+information-gain scoring vs the greedy nearest-frontier baseline on the same houses in the same run.
+
+Each run: a fresh map, the agent at the simulator's seeded start, explore until no reachable
+frontier is left or the path budget runs out. Scored against the simulator's floor plan (reachable
+navigable floor whose column the robot's map knows), collisions as the simulator reports them.
+
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/explore.py --seeds 0 1 --styles corridor bsp open_plan l_shaped
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+import sim  # noqa: E402
+from robomem.mapping.map_memory import MapMemory  # noqa: E402
+from sim.explore import explore, observed_floor_fraction  # noqa: E402
+from sim.navigation import MapRobot  # noqa: E402
+
+
+def run_one(style: str, seed: int, strategy: str, width: int, turn_deg: float, budget: float, progress: bool) -> dict:
+    scene = sim.generate_house(seed=seed, style=style)
+    env = sim.EmbeddedSim(scene, width=width, height=width * 3 // 4, hfov_deg=90, seed=seed, turn_deg=turn_deg)
+    start = env.agent_state().position.copy()
+    mm = MapMemory()
+    t0 = time.perf_counter()
+    robot = MapRobot(env, lambda: mm.octree, mm.insert)
+    r = explore(robot, strategy, path_budget_m=budget, progress=progress, desc=f"{style}-{seed} {strategy}")
+    frac, area = observed_floor_fraction(mm.octree, env.pathfinder, start)
+    return {"style": style, "seed": seed, "strategy": strategy, "coverage": frac, "area_m2": area,
+            "path_m": r.distance_m, "steps": r.steps, "collisions": r.collisions, "stop": r.stop_reason,
+            "goals": r.goals, "failed_goals": r.failed_goals, "seconds": time.perf_counter() - t0}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--styles", nargs="+", default=list(sim.LAYOUT_STYLES))
+    ap.add_argument("--seeds", nargs="+", type=int, default=list(range(10)))
+    ap.add_argument("--strategies", nargs="+", default=["gain", "nearest"])
+    ap.add_argument("--width", type=int, default=120, help="camera width (height = 3/4)")
+    ap.add_argument("--turn-deg", type=float, default=20.0)
+    ap.add_argument("--budget", type=float, default=150.0, help="path budget (m)")
+    ap.add_argument("--out", type=Path, default=None, help="append one JSON line per run")
+    ap.add_argument("--no-progress", action="store_true")
+    a = ap.parse_args()
+    rows = []
+    for style in a.styles:
+        for seed in a.seeds:
+            for strat in a.strategies:
+                row = run_one(style, seed, strat, a.width, a.turn_deg, a.budget, not a.no_progress)
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+                if a.out:
+                    with open(a.out, "a") as f:
+                        f.write(json.dumps(row) + "\n")
+    summarize(rows)
+
+
+def summarize(rows: list) -> None:
+    print("| strategy | runs | coverage mean | coverage worst (style) | >= 0.95 | collisions | path m mean | "
+          "worst-style path m |")
+    print("|---|---|---|---|---|---|---|---|")
+    for strat in sorted({r["strategy"] for r in rows}):
+        rs = [r for r in rows if r["strategy"] == strat]
+        by = {}
+        for r in rs:
+            by.setdefault(r["style"], []).append(r)
+        worst = min(by, key=lambda s: np.mean([r["coverage"] for r in by[s]]))
+        wpath = max(by, key=lambda s: np.mean([r["path_m"] for r in by[s]]))
+        print(f"| {strat} | {len(rs)} | {np.mean([r['coverage'] for r in rs]):.3f} | "
+              f"{np.mean([r['coverage'] for r in by[worst]]):.3f} ({worst}) | "
+              f"{sum(r['coverage'] >= 0.95 for r in rs)}/{len(rs)} | {sum(r['collisions'] for r in rs)} | "
+              f"{np.mean([r['path_m'] for r in rs]):.1f} | {np.mean([r['path_m'] for r in by[wpath]]):.1f} ({wpath}) |")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--summarize":
+        summarize([json.loads(line) for p in sys.argv[2:] for line in open(p)])
+    else:
+        main()

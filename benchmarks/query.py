@@ -1,0 +1,182 @@
+"""Latency of robomem.retrieval on a large store: 10^5 objects, 10^6 placements, 10^7
+observation-equivalents (built columnar as in benchmarks/memory_store.py, plus room ids).
+
+Store: ``--objects`` objects over a 100 x 100 m building cut into 2.5 m rooms (1,600 rooms, ~60
+objects each); ``--rounds`` simulated days, every object seen ``--per-round`` times a day at a new
+place. Labels: 1,000 (100 objects each); the first 60 are household words so that questions in
+words can name them.
+
+Measured through ``stack.query`` / ``stack.ask`` on a read-only ``MemoryStack`` (the full engine:
+label resolution, evidence for every candidate, belief, keyframe look-ups for the top 3), p50/p99
+over ``--queries`` random queries after a warm-up pass (the per-store caches filled):
+
+* where: ``WhereIs(label)`` (100 candidates ranked with evidence) and ``WhereIs(object_id)``;
+* last seen: ``WhenSeen(object_id)`` and ``WhenSeen(label)``;
+* range: ``Contents(room, at_ns)``, ``Near(object, 2 m)``, ``SeenBetween(2 h, room)``;
+* change: ``Changes(t0, t0 + 1 day, room)``;
+* ask: questions in words (exact labels, household synonyms, and ones that need the MiniLM model).
+Cold start: a fresh process opening the store and answering one question that needs the model.
+
+Usage: OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/query.py [--objects 100000] [--rounds 10]
+       [--per-round 10] [--queries 1000] [--store PATH (reuse/keep)] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+import robomem  # noqa: E402
+from robomem.memory import LongTermMemory  # noqa: E402
+from robomem.retrieval import (  # noqa: E402
+    Changes, Contents, Near, SeenBetween, Target, WhenSeen, WhereIs)
+
+T0 = 1_780_000_000_000_000_000
+S = 10**9
+HOUR = 3600 * S
+AREA = 100.0
+CELL = 2.5
+WORDS = ("mug cup plate bowl glass bottle book notebook laptop phone keys wallet remote glasses headphones "
+         "backpack bag umbrella pillow blanket towel lamp vase plant candle clock toy ball shoe jacket hat "
+         "scarf charger tablet camera pen pencil scissors stapler folder box basket bucket broom mop sponge "
+         "soap toothbrush comb brush mirror frame speaker radio kettle toaster pan pot knife spoon").split()
+
+
+def labels_for(n_labels: int) -> list[str]:
+    return [WORDS[i] if i < len(WORDS) else f"thing{i}" for i in range(n_labels)]
+
+
+def build(path: Path, n_objects: int, rounds: int, per_round: int, rng) -> float:
+    labs = labels_for(1000)
+    labels = [labs[i % 1000] for i in range(n_objects)]
+    side = int(AREA / CELL)
+    t_build = 0.0
+    with LongTermMemory(path, synchronous="NORMAL") as m:
+        for r in range(rounds):
+            homes = rng.uniform(0, AREA, (n_objects, 3))
+            homes[:, 2] = rng.uniform(0, 2.5, n_objects)
+            oid = np.tile(np.arange(n_objects, dtype=np.int64), per_round)
+            stamps = T0 + r * 24 * HOUR + np.sort(rng.integers(0, 12 * HOUR, len(oid)))
+            pos = homes[oid] + rng.normal(0, 0.02, (len(oid), 3))
+            rooms = (np.clip((pos[:, 0] // CELL), 0, side - 1) * side + np.clip(pos[:, 1] // CELL, 0, side - 1) + 1)
+            t = time.perf_counter()
+            m.ingest_arrays(oid, stamps, pos, [labels[i] for i in oid.tolist()], room_ids=rooms.astype(np.int64))
+            t_build += time.perf_counter() - t
+            print(f"  round {r + 1}/{rounds}: {t_build:.1f} s", flush=True)
+    return t_build
+
+
+def pct(lat, q) -> float:
+    return float(np.percentile(np.asarray(lat) * 1e3, q))
+
+
+def timed(fn, args_list) -> list[float]:
+    out = []
+    for a in args_list:
+        t = time.perf_counter()
+        fn(a)
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--objects", type=int, default=100_000)
+    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--per-round", type=int, default=10)
+    ap.add_argument("--queries", type=int, default=1000)
+    ap.add_argument("--store", default=None, help="use/keep the store here (built if missing)")
+    ap.add_argument("--quick", action="store_true")
+    a = ap.parse_args()
+    if a.quick:
+        a.objects, a.rounds, a.per_round, a.queries = 5000, 3, 5, 200
+    rng = np.random.default_rng(0)
+    tmp = None
+    if a.store:
+        path = Path(a.store)
+    else:
+        tmp = tempfile.TemporaryDirectory()
+        path = Path(tmp.name) / "big.db"
+    print(f"robomem retrieval benchmark, {time.strftime('%Y-%m-%d %H:%M')}, load {os.getloadavg()[0]:.1f}")
+    if not path.exists():
+        print(f"building {a.objects:,} objects x {a.rounds} days x {a.per_round}/day ...")
+        t = build(path, a.objects, a.rounds, a.per_round, rng)
+        print(f"  built in {t:.1f} s, {path.stat().st_size / 2**20:.0f} MiB")
+    n = a.queries
+    end = T0 + (a.rounds - 1) * 24 * HOUR + 12 * HOUR
+    labs = labels_for(1000)
+    rows = []
+    with robomem.open(path, readonly=True, perception=None) as st:
+        s = st.long_term.stats()
+        print(f"store: {s['objects']:,} objects, {s['placements']:,} placements, {s['observations']:,} "
+              f"observation-equivalents")
+        t = time.perf_counter()
+        st.query(WhereIs(Target(label="mug")))
+        print(f"first query (store view + global belief prior, one scan): {time.perf_counter() - t:.2f} s")
+        lab_q = [labs[int(i)] for i in rng.integers(0, 1000, n)]
+        ids = [int(i) for i in rng.integers(0, a.objects, n)]
+        side = int(AREA / CELL)
+        rooms = [int(i) for i in rng.integers(1, side * side + 1, n)]
+        times = [T0 + int(rng.integers(1, a.rounds)) * 24 * HOUR + int(rng.integers(0, 12)) * HOUR for _ in range(n)]
+        # warm-up: per-label belief and per-store caches (what a running service has after a while)
+        for lab in labs:
+            st.query(WhereIs(Target(label=lab)))
+        st.query(Contents(room=1, at_ns=end))
+
+        def bench(name, fn, args):
+            fn(args[0])
+            lat = timed(fn, args)
+            rows.append((name, pct(lat, 50), pct(lat, 99)))
+            print(f"{name:52s} p50 {rows[-1][1]:7.3f} ms  p99 {rows[-1][2]:7.3f} ms", flush=True)
+
+        bench("where: WhereIs(label), 100 candidates ranked", lambda x: st.query(WhereIs(Target(label=x))), lab_q)
+        bench("where: WhereIs(object_id)", lambda x: st.query(WhereIs(Target(object_id=x))), ids)
+        bench("where at t: WhereIs(object_id, at_ns)", lambda x: st.query(WhereIs(Target(object_id=x[0]), at_ns=x[1])),
+              list(zip(ids, times)))
+        bench("last seen: WhenSeen(object_id)", lambda x: st.query(WhenSeen(Target(object_id=x))), ids)
+        bench("last seen: WhenSeen(label)", lambda x: st.query(WhenSeen(Target(label=x))), lab_q)
+        bench("range: Contents(room, at_ns) (~60 objects)", lambda x: st.query(Contents(room=x[0], at_ns=x[1])),
+              list(zip(rooms, times)))
+        bench("range: Near(object, 2 m)", lambda x: st.query(Near(Target(object_id=x), radius_m=2.0)), ids)
+        bench("range: SeenBetween(2 h, room)", lambda x: st.query(SeenBetween(x[1], x[1] + 2 * HOUR, room=x[0])),
+              list(zip(rooms, times)))
+        bench("change: Changes(t0, t0 + 1 day, room)", lambda x: st.query(Changes(x[1], x[1] + 24 * HOUR, room=x[0])),
+              list(zip(rooms, times)))
+        words = WORDS[:60]
+        qs = []
+        for k in range(n):
+            w = words[k % len(words)]
+            qs.append([f"where is the {w}?", f"where did I leave my {w}?", f"when did I last see the {w}?",
+                       "where is my cellphone?", "where did I put my teacup?", f"which {w} is nearest to the lamp?",
+                       f"how many {w}s are in room 7?"][k % 7])
+        t = time.perf_counter()
+        st.ask("where did I put my teacup?")          # model load + label embeddings (this process)
+        print(f"ask: first question needing the model in this process: {time.perf_counter() - t:.2f} s")
+        bench("ask: questions in words (model warm)", lambda x: st.ask(x), qs)
+    code = ("import time,os; t=time.perf_counter(); import robomem; "
+            f"st=robomem.open({str(path)!r}, readonly=True, perception=None); "
+            "a=st.ask('where did I put my teacup?'); print(f'{time.perf_counter()-t:.2f}')")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    print(f"ask cold start (fresh process: import, open, first question incl. MiniLM load): "
+          f"{out.stdout.strip().splitlines()[-1] if out.stdout.strip() else out.stderr[-300:]} s")
+    print("\n| query | p50 ms | p99 ms |\n|---|---|---|")
+    for name, p50, p99 in rows:
+        print(f"| {name} | {p50:.3f} | {p99:.3f} |")
+    if tmp is not None:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()

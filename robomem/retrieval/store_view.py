@@ -1,0 +1,272 @@
+"""Read-only access to one open store for the query engine: the store clock, its labels and
+rooms, and the few set-at-a-time reads the engine needs that the store's public methods do not
+offer (latest placement of many objects at a time, misses, changes in a window).
+
+Every statement here is a SELECT on ``stack.long_term.connection``; nothing writes. Derived data
+(labels, rooms, the belief model's rates) is cached per store and dropped when SQLite's
+``data_version`` or this connection's change count moves (another process ingested)."""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import weakref
+from typing import Iterable, Optional
+
+import numpy as np
+
+from robomem.memory.records import Placement
+from robomem.retrieval.belief import BeliefModel
+
+_COLS = ("p.id, p.object_id, o.label, p.t_start, p.t_end, p.x, p.y, p.z, p.room_id, p.receptacle_id, p.n_obs, "
+         "p.conf_sum, (o.current_placement = p.id AND p.closed = 0), p.session_id")
+
+ROOM_SYNONYMS = {"lounge": "living_room", "sitting_room": "living_room", "family_room": "living_room",
+                 "study": "office", "home_office": "office", "hall": "hallway", "corridor": "hallway",
+                 "entryway": "entrance", "foyer": "entrance", "entry": "entrance", "laundry_room": "laundry",
+                 "utility_room": "laundry", "restroom": "bathroom", "toilet_room": "bathroom", "washroom": "bathroom",
+                 "bed_room": "bedroom", "dining_area": "dining_room"}
+
+
+def label_key(s: str) -> str:
+    """Normalised label for comparison: lower case, words joined by single spaces."""
+    return " ".join(s.replace("_", " ").replace("-", " ").lower().split())
+
+
+def room_key(s: str) -> str:
+    k = label_key(s).replace(" ", "_")
+    if k.startswith("the_"):
+        k = k[4:]
+    return ROOM_SYNONYMS.get(k, k)
+
+
+def _placement(r) -> Placement:
+    n = int(r[10])
+    return Placement(r[0], r[1], r[2], r[3], r[4], np.array(r[5:8], dtype=np.float64), r[8], r[9], n,
+                     float(r[11]) / max(n, 1), bool(r[12]), r[13])
+
+
+class StoreView:
+    """Cached, read-only view of one :class:`~robomem.stack.MemoryStack` for the engine."""
+
+    def __init__(self, stack) -> None:
+        self.stack = stack
+        self.lt = stack.long_term
+        self.belief = BeliefModel(self.lt)
+        self._key = None
+        self._lock = threading.Lock()
+        self._cache: dict = {}
+
+    # ------------------------------------------------------------------ caching
+    def refresh(self) -> None:
+        c = self.lt.connection
+        key = (c.execute("PRAGMA data_version").fetchone()[0], c.total_changes)
+        with self._lock:
+            if key != self._key:
+                self._key = key
+                self._cache = {}
+                self.belief.reset()
+
+    def _cached(self, name: str, fn):
+        v = self._cache.get(name)
+        if v is None:
+            v = self._cache[name] = fn()
+        return v
+
+    def read(self, sql: str, params: Iterable = ()) -> list:
+        return self.lt._read(sql, tuple(params))
+
+    # ------------------------------------------------------------------ clock, labels, rooms
+    def now_ns(self) -> Optional[int]:
+        """The store's own clock: its newest record (short-term memory included)."""
+        def compute():
+            t = self.lt.latest_stamp_ns
+            return -1 if t is None else int(t)
+        t = self._cached("now", compute)
+        stm = [o.stamp_ns for o in self.stack.short_term.items()[-1:]]
+        best = max([t] + stm)
+        return None if best < 0 else best
+
+    def labels(self) -> dict:
+        """label_key -> stored label (long- and short-term)."""
+        out = dict(self._cached("labels", lambda: {label_key(r[0]): r[0] for r in
+                                                   self.read("SELECT DISTINCT label FROM objects")}))
+        for item in self.stack.short_term.items():
+            lab = getattr(item, "label", None)
+            if lab:
+                out.setdefault(label_key(lab), lab)
+        return out
+
+    def rooms(self) -> dict:
+        """room id -> room type (from the newest scene-graph snapshot that has rooms)."""
+        def compute():
+            for sid, in self.read("SELECT DISTINCT session_id FROM snapshots ORDER BY session_id DESC LIMIT 20"):
+                d = self.lt.snapshot_dict(sid)
+                nodes = (d or {}).get("nodes") or []
+                rooms = {int(n["attrs"]["id"]): str(n["attrs"].get("room_type") or "unknown")
+                         for n in nodes if n.get("attrs", {}).get("layer") == "room"}
+                if rooms:
+                    return rooms
+            return {}
+        return self._cached("rooms", compute)
+
+    def room_name(self, room_id: Optional[int]) -> Optional[str]:
+        if room_id is None:
+            return None
+        t = self.rooms().get(int(room_id))
+        return None if t is None else t.replace("_", " ")
+
+    def resolve_room(self, room) -> list[int]:
+        """Room ids meaning ``room`` (an id, or a room type / synonym). Empty when unknown."""
+        if isinstance(room, int):
+            return [room] if room in self.rooms() or self.has_room_data() else []
+        m = re.match(r"^(?P<room>.+?) with (?:the |a |an )?(?P<thing>.+)$", room)
+        k = room_key(m.group("room") if m else room)
+        ids = sorted(i for i, t in self.rooms().items() if room_key(t) == k)
+        if m and len(ids) > 1:
+            from robomem.retrieval.labels import resolve
+            labs, _ = resolve(m.group("thing"), self.labels())
+            having = {r[0] for lab in labs for r in self.read(
+                "SELECT DISTINCT p.room_id FROM objects o JOIN placements p ON p.id = o.current_placement "
+                "WHERE o.label = ?", (lab,))}
+            ids = [i for i in ids if i in having]
+        return ids
+
+    def has_room_data(self) -> bool:
+        return self._cached("has_rooms", lambda: [bool(self.read(
+            "SELECT 1 FROM placements WHERE room_id IS NOT NULL LIMIT 1"))])[0]
+
+    def room_box(self, room_ids: list[int]) -> Optional[tuple[np.ndarray, np.ndarray]]:
+        """Axis-aligned box around everything ever placed in these rooms (cached per store
+        version: one scan of the placements the first time), for R*Tree-bounded room queries."""
+        boxes = self._cached("room_boxes", lambda: {r[0]: (np.array(r[1:4]), np.array(r[4:7])) for r in self.read(
+            "SELECT room_id, min(x), min(y), min(z), max(x), max(y), max(z) FROM placements "
+            "WHERE room_id IS NOT NULL GROUP BY room_id")})
+        got = [boxes[r] for r in room_ids if r in boxes]
+        if not got:
+            return None
+        return np.min([g[0] for g in got], axis=0) - 0.01, np.max([g[1] for g in got], axis=0) + 0.01
+
+    def ids_in_box(self, box, t0_ns: int, t1_ns: int) -> list[int]:
+        """Objects with a placement inside ``box`` whose interval overlaps [t0, t1] (R*Tree)."""
+        lo, hi = box
+        return sorted({p.object_id for p in self.lt.objects_in_box(lo, hi, t0_ns, t1_ns)})
+
+    def sessions(self) -> list[dict]:
+        return self._cached("sessions", self.lt.sessions)
+
+    # ------------------------------------------------------------------ objects
+    def objects_info(self, ids: list[int]) -> dict:
+        """object id -> (label, attributes dict, first_seen_ns)."""
+        out = {}
+        for chunk in _chunks(ids):
+            q = ",".join("?" * len(chunk))
+            for oid, label, attrs, first in self.read(
+                    f"SELECT id, label, attributes, first_seen_ns FROM objects WHERE id IN ({q})", chunk):
+                out[oid] = (label, json.loads(attrs), first)
+        return out
+
+    def object_ids(self, label: str) -> list[int]:
+        return [r[0] for r in self.read("SELECT id FROM objects WHERE label = ?", (label,))]
+
+    def current(self, label: str) -> list[Placement]:
+        """Current (last known) placement of every object with ``label``."""
+        return [_placement(r) for r in self.read(
+            f"SELECT {_COLS} FROM objects o JOIN placements p ON p.id = o.current_placement WHERE o.label = ?",
+            (label,))]
+
+    def at(self, label: Optional[str], t_ns: int, ids: Optional[list[int]] = None) -> list[Placement]:
+        """Latest placement begun at or before ``t_ns`` of each object with ``label`` (or ``ids``)."""
+        sub = ("p.id = (SELECT q.id FROM placements q WHERE q.object_id = o.id AND q.t_start <= ? "
+               "ORDER BY q.t_start DESC LIMIT 1)")
+        if ids is None:
+            return [_placement(r) for r in self.read(
+                f"SELECT {_COLS} FROM objects o JOIN placements p ON {sub} WHERE o.label = ?", (t_ns, label))]
+        out = []
+        for chunk in _chunks(ids):
+            q = ",".join("?" * len(chunk))
+            out += [_placement(r) for r in self.read(
+                f"SELECT {_COLS} FROM objects o JOIN placements p ON {sub} WHERE o.id IN ({q})", (t_ns, *chunk))]
+        return out
+
+    def last_missed(self, ids: list[int], before_ns: Optional[int] = None) -> dict:
+        """object id -> newest stored *disappeared* event (its place in view, it absent)."""
+        out = {}
+        for chunk in _chunks(ids):
+            q = ",".join("?" * len(chunk))
+            sql = f"SELECT object_id, max(stamp_ns) FROM events WHERE kind = 'disappeared' AND object_id IN ({q})"
+            params = list(chunk)
+            if before_ns is not None:
+                sql += " AND stamp_ns <= ?"
+                params.append(before_ns)
+            for oid, t in self.read(sql + " GROUP BY object_id", params):
+                out[oid] = t
+        return out
+
+    def last_seen(self, ids: list[int]) -> dict:
+        """object id -> newest sighting stamp (long-term)."""
+        out = {}
+        for chunk in _chunks(ids):
+            q = ",".join("?" * len(chunk))
+            for oid, t in self.read(f"SELECT object_id, max(t_end) FROM placements WHERE object_id IN ({q}) "
+                                    "GROUP BY object_id", chunk):
+                out[oid] = t
+        return out
+
+    def changed_ids(self, t0_ns: int, t1_ns: int) -> set:
+        """Objects with a placement begun in (t0, t1] or a stored event in [t0, t1]."""
+        ids = {r[0] for r in self.read("SELECT DISTINCT object_id FROM events WHERE stamp_ns BETWEEN ? AND ?",
+                                       (t0_ns, t1_ns))}
+        if self.lt._load_origin():
+            lo, hi = self.lt._t(t0_ns), self.lt._t(t1_ns)
+            ids |= {r[0] for r in self.read(
+                "SELECT p.object_id FROM placement_rtree r JOIN placements p ON p.id = r.id "
+                "WHERE r.t0 >= ? AND r.t0 <= ? AND p.t_start > ? AND p.t_start <= ?", (lo - 1, hi + 1, t0_ns, t1_ns))}
+        return ids
+
+    def seen_in(self, t0_ns: int, t1_ns: int, box=None) -> list[Placement]:
+        """Placements with a sighting inside [t0, t1] (first..last sighting overlaps it), optionally
+        only inside ``box`` (lo, hi)."""
+        if not self.lt._load_origin():
+            return []
+        lo, hi = self.lt._t(t0_ns), self.lt._t(t1_ns)
+        where, params = "", [hi + 1, lo - 1, t1_ns, t0_ns]
+        if box is not None:
+            where = " AND r.x1 >= ? AND r.x0 <= ? AND r.y1 >= ? AND r.y0 <= ? AND r.z1 >= ? AND r.z0 <= ?"
+            for k in range(3):
+                params += [float(box[0][k]), float(box[1][k])]
+        return [_placement(r) for r in self.read(
+            f"SELECT {_COLS} FROM placement_rtree r JOIN placements p ON p.id = r.id JOIN objects o ON o.id = p.object_id "
+            "WHERE r.t0 <= ? AND r.t1 >= ? AND p.t_start <= ? AND p.t_end >= ?" + where + " ORDER BY p.t_end DESC",
+            params)]
+
+    def near(self, center, radius_m: float, t_ns: int, label: Optional[str]) -> list[Placement]:
+        """Objects whose placement at ``t_ns`` lies within ``radius_m`` of ``center`` (R*Tree)."""
+        c = np.asarray(center, dtype=np.float64)
+        lo, hi = c - radius_m, c + radius_m
+        rows = self.stack.long_term.objects_in_box(lo, hi, t_ns, t_ns, label)
+        ids = sorted({p.object_id for p in rows})
+        if not ids:
+            return []
+        now = self.at(None, t_ns, ids)
+        return [p for p in now if float(np.linalg.norm(p.position - c)) <= radius_m]
+
+
+def _chunks(ids, n: int = 500):
+    ids = [int(i) for i in ids]
+    for k in range(0, len(ids), n):
+        yield ids[k:k + n]
+
+
+_VIEWS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_VIEWS_LOCK = threading.Lock()
+
+
+def view_of(stack) -> StoreView:
+    """The (cached) view of ``stack``, refreshed when the store changed."""
+    with _VIEWS_LOCK:
+        v = _VIEWS.get(stack)
+        if v is None or v.lt is not stack.long_term:
+            v = _VIEWS[stack] = StoreView(stack)
+    v.refresh()
+    return v
