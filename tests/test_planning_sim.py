@@ -30,7 +30,7 @@ def house():
 def setup(tmp_path):
     scene, f, keys = house()
     env = sim.EmbeddedSim(scene, width=160, height=120)
-    stack = robomem.open(tmp_path / "m.db")
+    stack = robomem.open(tmp_path / "m.db", map=None)       # the simulator's grid plans here; the map is tested in test_planning_wiring
     world = SimAgentWorld(scene, env, stack)
     stack.begin_session("tour", env.clock_ns)
     t = env.clock_ns
