@@ -1,0 +1,54 @@
+"""The planner wired to retrieval (beliefs from ``stack.ask`` answers) and to the robot's own map
+(path lengths on the memory's occupancy map)."""
+import math
+
+import pytest
+
+from robomem.planning import Agent, AnswerRecall
+from robomem.planning.map_paths import MapPathLength
+from planning_world import World, room_infos
+from test_map_paths import _octree_room
+from test_planning_agent import REMEMBERED, TRUTH
+
+
+@pytest.fixture
+def world(tmp_path):
+    w = World(tmp_path / "house.db", REMEMBERED, TRUTH)
+    yield w
+    w.close()
+
+
+def run(world, question, target=None):
+    world.target = target
+    agent = Agent(AnswerRecall(world.stack, room_infos(), lambda: world.now), world.paths, world.act)
+    return agent.run(question, world.pose)
+
+
+def test_retrieval_belief_sends_the_agent_to_find_moved_keys(world):
+    ep = run(world, "where are my keys?", "keys")
+    assert ep.steps >= 1 and ep.answer["object_id"] == 12
+    assert math.dist(ep.answer["position"][:2], TRUTH[12][1][:2]) < 1e-6
+    first = ep.trace[0]
+    assert any(c["target"] == "obj:12" for c in first["considered"])   # retrieval's evidence is a hypothesis
+
+
+def test_questions_about_the_past_are_answered_from_memory_without_moving(world):
+    ep = run(world, "how many mugs are there?")
+    assert ep.steps == 0 and ep.path_m == 0.0 and not ep.cannot_answer
+    assert ep.answer["kind"] == "count"
+
+
+def test_unsupported_questions_end_with_cannot_answer(world):
+    ep = run(world, "make me a sandwich")
+    assert ep.cannot_answer and ep.steps == 0
+
+
+def test_map_path_lengths_go_through_the_door_and_report_unreachable():
+    tree = _octree_room()
+    paths = MapPathLength(lambda: tree, reach_m=0.3)
+    d = paths((0.6, 0.5, 0.0), (3.4, 0.5, 0.0))
+    assert d is not None and d > (2.8 - 0.3) + 0.5         # around through the door, not the 2.5 m straight line
+    assert MapPathLength(lambda: tree, reach_m=0.6)((0.6, 0.5, 0.0), (1.0, 1.0, 0.0)) is not None  # next to the box
+    assert paths((0.6, 0.5, 0.0), (30.0, 30.0, 0.0)) is None          # off the map
+    closed = MapPathLength(lambda: _octree_room(wall_gap=False), reach_m=0.3)
+    assert closed((0.6, 0.5, 0.0), (3.4, 0.5, 0.0)) is None
