@@ -211,6 +211,16 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore):
             self._origin = None if v is None else int(v)
         return self._origin is not None
 
+    # Public read face for other read-only layers (robomem.retrieval), so they need no private name.
+    def read(self, sql: str, params: Sequence = ()) -> list:
+        """Run one read-only SQL statement on the store; SQLite errors become robomem errors."""
+        return self._read(sql, params)
+
+    def rtree_time(self, stamp_ns: int) -> Optional[float]:
+        """The R*Tree time coordinate of ``stamp_ns`` (seconds since the store's time origin), or
+        None while the store holds no record (no origin yet)."""
+        return self._t(int(stamp_ns)) if self._load_origin() else None
+
     def _load_writer_state(self) -> None:
         if self._writer_state_loaded:
             return

@@ -84,7 +84,7 @@ class BeliefModel:
     def _per_object(self, where: str, params: tuple) -> dict:
         """object id -> (moves, exposure seconds) for the placements selected by ``where``."""
         out = {}
-        for oid, moves, observed, gaps in self.lt._read(_PER_OBJECT.format(where=where), params):
+        for oid, moves, observed, gaps in self.lt.read(_PER_OBJECT.format(where=where), params):
             out[oid] = (float(moves), (float(observed) + float(gaps) / 2.0) / NS)
         return out
 

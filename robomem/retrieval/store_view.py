@@ -94,7 +94,7 @@ class StoreView:
         return v
 
     def read(self, sql: str, params: Iterable = ()) -> list:
-        return self.lt._read(sql, tuple(params))
+        return self.lt.read(sql, tuple(params))
 
     # ------------------------------------------------------------------ clock, labels, rooms
     def now_ns(self) -> Optional[int]:
@@ -238,8 +238,8 @@ class StoreView:
         """Objects with a placement begun in (t0, t1] or a stored event in [t0, t1]."""
         ids = {r[0] for r in self.read("SELECT DISTINCT object_id FROM events WHERE stamp_ns BETWEEN ? AND ?",
                                        (t0_ns, t1_ns))}
-        if self.lt._load_origin():
-            lo, hi = self.lt._t(t0_ns), self.lt._t(t1_ns)
+        lo, hi = self.lt.rtree_time(t0_ns), self.lt.rtree_time(t1_ns)
+        if lo is not None:
             ids |= {r[0] for r in self.read(
                 "SELECT p.object_id FROM placement_rtree r JOIN placements p ON p.id = r.id "
                 "WHERE r.t0 >= ? AND r.t0 <= ? AND p.t_start > ? AND p.t_start <= ?", (lo - 1, hi + 1, t0_ns, t1_ns))}
@@ -248,9 +248,9 @@ class StoreView:
     def seen_in(self, t0_ns: int, t1_ns: int, box=None) -> list[Placement]:
         """Placements with a sighting inside [t0, t1] (first..last sighting overlaps it), optionally
         only inside ``box`` (lo, hi)."""
-        if not self.lt._load_origin():
+        lo, hi = self.lt.rtree_time(t0_ns), self.lt.rtree_time(t1_ns)
+        if lo is None:
             return []
-        lo, hi = self.lt._t(t0_ns), self.lt._t(t1_ns)
         where, params = "", [hi + 1, lo - 1, t1_ns, t0_ns]
         if box is not None:
             where = " AND r.x1 >= ? AND r.x0 <= ? AND r.y1 >= ? AND r.y0 <= ? AND r.z1 >= ? AND r.z0 <= ?"
