@@ -320,3 +320,17 @@ def test_rooms_joined_by_wide_opening_merge_only_when_contents_agree():
     # A door (0.9 m) never merges, whatever the contents.
     seg = segment_rooms(three_room_plan())
     assert len(merge_same_type_rooms(seg, np.array([[2, 2], [6, 2]]), ["sofa", "sofa"]).areas) == 3
+
+
+def test_narrow_corridor_keeps_its_own_room():
+    """A 1.3 m hallway erodes away at the door half-width; it still becomes a room of its own (the
+    corridor house of seed 23 matched 0 of 7 rooms before) and the rooms off it keep their shape."""
+    walls = outer_walls(9, 5.3) + [(0, 3.95, 9, 4.05), (2.95, 0, 3.05, 4), (5.95, 0, 6.05, 4)]
+    doors = [(1.0, 3.9, 1.9, 4.1), (4.0, 3.9, 4.9, 4.1), (7.0, 3.9, 7.9, 4.1)]
+    seg = segment_rooms(grid_from_walls((9, 5.3), walls, doors))
+    assert len(seg.areas) == 4
+    hall = max(seg.areas, key=lambda k: seg.centroids[k][1])
+    assert seg.centroids[hall][1] > 4.0 and 9 * 1.25 * 0.85 < seg.areas[hall] < 9 * 1.25 * 1.15
+    for k in seg.areas:
+        if k != hall:
+            assert 3 * 4 * 0.85 < seg.areas[k] < 3 * 4 * 1.15
