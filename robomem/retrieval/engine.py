@@ -2,7 +2,6 @@
 memory and the stored scene-graph snapshots. Read-only. ``answer(stack, q)`` dispatches."""
 from __future__ import annotations
 
-import datetime as _dt
 from typing import Optional
 
 import numpy as np
@@ -11,30 +10,17 @@ from robomem.memory.records import Placement
 from robomem.retrieval import labels as _labels
 from robomem.retrieval.answer import Answer, Evidence, dont_know
 from robomem.retrieval.errors import InvalidQueryError
+from robomem.retrieval.render import NS, fmt_time
+from robomem.retrieval.render import obj_dict as _obj_dict
 from robomem.retrieval.queries import (
     QUERY_TYPES, Changes, Contents, Count, Exists, History, LastVisit, Near, Query, Relation, SeenBetween, Target,
     Unsupported, WhenSeen, WhereIs, WhereWasI, WhichRoom)
 from robomem.retrieval.store_view import StoreView, view_of
 
-NS = 1_000_000_000
 MAX_EVIDENCE_KEYFRAMES = 3   # keyframe look-ups for the top-ranked objects only
 #: Room/receptacle queries at time t look at placements seen in [t - LOOKBACK_NS, t] (R*Tree): an
 #: object not seen for longer than this before t is not reported there.
 LOOKBACK_NS = 7 * 86_400 * NS
-
-
-def fmt_time(t: Optional[int], now: Optional[int] = None) -> str:
-    """"today at 08:12" / "yesterday at 19:03" / "on Tue 2026-11-03 at 07:45" (UTC, store clock)."""
-    if t is None:
-        return "never"
-    d = _dt.datetime.fromtimestamp(t / NS, tz=_dt.timezone.utc)
-    if now is not None:
-        dd = now // (86400 * NS) - t // (86400 * NS)
-        if dd == 0:
-            return f"today at {d:%H:%M}"
-        if dd == 1:
-            return f"yesterday at {d:%H:%M}"
-    return f"on {d:%a %Y-%m-%d} at {d:%H:%M}"
 
 
 class _Ctx:
@@ -224,12 +210,6 @@ def _volume(attrs: dict) -> Optional[float]:
     if isinstance(ext, (list, tuple)) and len(ext) == 3:
         return float(np.prod(ext))
     return None
-
-
-def _obj_dict(e: Evidence, ctx: _Ctx) -> dict:
-    return {"object_id": e.object_id, "label": e.label, "position": list(e.position) if e.position else None,
-            "room_id": e.room_id, "room": ctx.v.room_name(e.room_id), "receptacle_id": e.receptacle_id,
-            "receptacle": ctx.label_of(e.receptacle_id), "p_still_there": e.p_still_there}
 
 
 def _pl(n: int, word: str) -> str:

@@ -14,7 +14,7 @@ from typing import Optional
 
 import numpy as np
 
-from robomem.retrieval.store_view import label_key
+from robomem.retrieval.text import label_key
 
 MIN_SIMILARITY = 0.6
 _LEADS = ("set of ", "sets of ", "pair of ", "pairs of ", "piece of ", "bunch of ", "box of ")

@@ -9,7 +9,7 @@ NS = 1_000_000_000
 
 
 def _where_was_i(ctx, q: WhereWasI) -> Answer:
-    from robomem.retrieval.engine import fmt_time
+    from robomem.retrieval.render import fmt_time
     r = ctx.stack.long_term.robot_position_at(q.at_ns)
     if r is None:
         return dont_know(q, f"I have no track of myself {fmt_time(q.at_ns, ctx.now)}")
@@ -21,7 +21,7 @@ def _where_was_i(ctx, q: WhereWasI) -> Answer:
 
 
 def _last_visit(ctx, q: LastVisit) -> Answer:
-    from robomem.retrieval.engine import fmt_time
+    from robomem.retrieval.render import fmt_time
     rooms = ctx.v.resolve_room(q.room)
     if not rooms:
         return dont_know(q, f"I don't know a room called {q.room!r}" if ctx.v.rooms() else "no rooms are known in this map")
@@ -42,7 +42,7 @@ def _last_visit(ctx, q: LastVisit) -> Answer:
 
 
 def _seen_between(ctx, q: SeenBetween) -> Answer:
-    from robomem.retrieval.engine import _obj_dict, fmt_time
+    from robomem.retrieval.render import fmt_time, obj_dict as _obj_dict
     t1 = ctx.now if q.t1_ns is None else q.t1_ns
     if q.room is not None:
         rooms = set(ctx.v.resolve_room(q.room))

@@ -18,6 +18,7 @@ import numpy as np
 
 from robomem.memory.records import Placement
 from robomem.retrieval.belief import BeliefModel
+from robomem.retrieval.text import label_key
 
 _COLS = ("p.id, p.object_id, o.label, p.t_start, p.t_end, p.x, p.y, p.z, p.room_id, p.receptacle_id, p.n_obs, "
          "p.conf_sum, (o.current_placement = p.id AND p.closed = 0), p.session_id")
@@ -27,11 +28,6 @@ ROOM_SYNONYMS = {"lounge": "living_room", "sitting_room": "living_room", "family
                  "entryway": "entrance", "foyer": "entrance", "entry": "entrance", "laundry_room": "laundry",
                  "utility_room": "laundry", "restroom": "bathroom", "toilet_room": "bathroom", "washroom": "bathroom",
                  "bed_room": "bedroom", "dining_area": "dining_room"}
-
-
-def label_key(s: str) -> str:
-    """Normalised label for comparison: lower case, words joined by single spaces."""
-    return " ".join(s.replace("_", " ").replace("-", " ").lower().split())
 
 
 def room_key(s: str) -> str:
