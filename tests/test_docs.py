@@ -16,7 +16,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+#: docs/service.md's blocks depend on each other (a bash block starts the server the next ones
+#: talk to), so tests/test_cli.py::test_docs_service_examples_run runs them in order instead.
+RUN_ELSEWHERE = {"service.md"}
+DOCS = [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").glob("*.md") if p.name not in RUN_ELSEWHERE)]
 BUDGET_S = 240
 
 #: Blocks that are not run, by file: each needs a component the tests cannot start.
