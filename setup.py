@@ -26,6 +26,10 @@ def _data_files() -> list[tuple[str, list[str]]]:
         found = sorted(str(p) for p in (HERE / folder).glob("*") if p.is_file()) if (HERE / folder).is_dir() else []
         if found:
             files.append((f"share/robomem/{folder}", [str(Path(f).relative_to(HERE)) for f in found]))
+    # `ros2 run robomem <executable>` / launch_ros Node(executable=...) look in lib/<package>/.
+    bins = sorted(str(p.relative_to(HERE)) for p in (HERE / "scripts" / "ros" / "bin").glob("robomem_*"))
+    if bins:
+        files.append(("lib/robomem", bins))
     return files
 
 
@@ -40,5 +44,5 @@ setup(
     packages=find_packages(include=["robomem", "robomem.*", "sim", "sim.*", "ros_nodes", "ros_nodes.*"]),
     install_requires=_requirements(),
     data_files=_data_files(),
-    entry_points={"console_scripts": ["robomem=robomem.cli:main"]},
+    entry_points={"console_scripts": ["robomem=robomem.cli:main", "robomem-ros=ros_nodes.cli:main"]},
 )

@@ -188,6 +188,34 @@ def score_rooms(graph, scene) -> dict:
     return out
 
 
+def score_object_rooms(graph, scene, pairs: dict) -> dict:
+    """Share of matched objects whose predicted room is the one that best overlaps (floor IoU) the
+    ground-truth room of the object."""
+    rm = graph.room_map
+    if rm is None or not pairs:
+        return {"in_room_n": len(pairs), "in_room_ok": 0}
+    import shapely
+    H, W = rm.labels.shape
+    rr, cc = np.mgrid[0:H, 0:W]
+    x = rm.origin[0] + (cc + 0.5) * rm.resolution
+    y = rm.origin[1] + (rr + 0.5) * rm.resolution
+    best = {}
+    for room in scene.rooms.values():
+        gt = shapely.contains_xy(room.polygon, x, y)
+        ids, cnt = np.unique(rm.labels[gt & (rm.labels > 0)], return_counts=True)
+        ious = [n / float(gt.sum() + (rm.labels == i).sum() - n) for i, n in zip(ids, cnt)]
+        best[room.room_id] = int(ids[int(np.argmax(ious))]) if len(ious) else None
+    ok = n = 0
+    for g, p in pairs.items():
+        o = scene.objects.get(g)
+        a = graph.get_object(p)
+        if o is None or a is None or o.room is None:
+            continue
+        n += 1
+        ok += int(a.get("room") is not None and a.get("room") == best.get(o.room))
+    return {"in_room_n": n, "in_room_ok": ok}
+
+
 # ----------------------------------------------------------------------------- moves
 def move_objects(scene, rng, fraction: float = 0.2, min_distance: float = 1.0) -> dict[int, tuple]:
     """Move ``fraction`` of the small objects to another receptacle at least ``min_distance`` away.
@@ -288,11 +316,19 @@ def run_house(seed: int, *, width=320, height=240, move_fraction=0.2, verbose=Tr
     gt_ids = visible_ids(frames)
     obj = score_objects(pipe.scene_graph, scene, gt_ids)
     rooms = score_rooms(pipe.scene_graph, scene)
+    rooms.update(score_object_rooms(pipe.scene_graph, scene, obj.pairs))
     res = {"seed": seed, "name": scene.name, "frames": len(frames), "objects": obj, "rooms": rooms,
            "ms_median": 1e3 * float(np.median(times)), "ms_p95": 1e3 * float(np.percentile(times, 95)),
            "cpu_ms_median": 1e3 * float(np.median(cpu_times)),
            "seg_ms": 1e3 * float(np.median(seg_times)), "naive_seg_ms": 1e3 * float(np.median(naive_times)),
            "structure_s": t_struct, "all_objects": len(scene.semantic_objects())}
+    if move_fraction <= 0:
+        if verbose:
+            print(f"[{scene.name}] rooms={rooms['matched']}/{rooms['gt']} types={rooms['type_ok']} "
+                  f"in_room={rooms.get('in_room_ok', 0)}/{rooms.get('in_room_n', 0)} "
+                  f"ious={[round(float(x), 2) for x in rooms['ious']]} | {res['ms_median']:.1f} ms/frame", flush=True)
+        env.close()
+        return res, pipe
     # Session 2: move objects, re-explore.
     pre_pairs = dict(obj.pairs)
     moved = move_objects(scene, np.random.default_rng(seed + 1000), fraction=move_fraction)
@@ -319,9 +355,17 @@ def run_house(seed: int, *, width=320, height=240, move_fraction=0.2, verbose=Tr
     missed_alone = sum(1 for g in eligible
                        if not (pre_pairs[g] in moved_evts and obj2.pairs.get(g) == pre_pairs[g])
                        and not any(cat[h] == cat[g] for h in moved if h != g))
+    # Where-is for a moved object: the position stored under its old id (after folds) lies within
+    # 0.5 m of the object's new place.
+    where_ok = 0
+    for g in eligible:
+        a = pipe.scene_graph.get_object(pipe.tracker.resolve(pre_pairs[g]))
+        lo, hi = scene.objects[g].bbox()
+        where_ok += int(a is not None and np.linalg.norm(np.asarray(a["position"]) - (lo + hi) / 2) <= 0.5)
     moved_pred_ids = {pre_pairs[g] for g in moved if g in pre_pairs}
     false_events = [e for e in gone_evts if e.object_id not in moved_pred_ids]
     res.update(moves=len(moved), moves_eligible=len(eligible), moves_detected=detected, moves_swapped=swapped,
+               moves_where_ok=where_ok,
                moves_missed_alone=missed_alone,
                change_events=len(gone_evts), false_change_events=len(false_events),
                unchanged_tracked=len(set(pre_pairs.values()) - moved_pred_ids),
@@ -337,6 +381,7 @@ def print_house(r):
     o, rm = r["objects"], r["rooms"]
     print(f"[{r['name']}] frames={r['frames']} gt_visible={o.gt}/{r['all_objects']} pred={o.pred} matched={o.matched} "
           f"dups={o.duplicates} label_ok={o.label_ok} on={o.on_ok}/{o.on_total} rooms={rm['matched']}/{rm['gt']} "
+          f"in_room={rm.get('in_room_ok', 0)}/{rm.get('in_room_n', 0)} "
           f"types={rm['type_ok']} ious={[round(x, 2) for x in rm['ious']]} | moves {r['moves_detected']}/"
           f"{r['moves_eligible']} (swapped {r['moves_swapped']}, moved {r['moves']}) false={r['false_change_events']}/{r['change_events']} "
           f"| {r['ms_median']:.1f} ms/frame (cpu {r['cpu_ms_median']:.1f})", flush=True)
@@ -355,8 +400,11 @@ def summarize(results) -> dict:
         "on_acc": tot("on_ok") / max(tot("on_total"), 1), "on_total": tot("on_total"),
         "rooms_matched": rooms_m / max(rooms_gt, 1), "rooms_gt": rooms_gt,
         "room_type_acc": sum(r["rooms"]["type_ok"] for r in results) / max(rooms_m, 1),
+        "in_room": sum(r["rooms"].get("in_room_ok", 0) for r in results)
+        / max(sum(r["rooms"].get("in_room_n", 0) for r in results), 1),
         "moves_detected": sum(r["moves_detected"] for r in results) / max(sum(r["moves_eligible"] for r in results), 1),
         "moves_eligible": sum(r["moves_eligible"] for r in results),
+        "moves_where": sum(r.get("moves_where_ok", 0) for r in results) / max(sum(r["moves_eligible"] for r in results), 1),
         "moves_detected_or_swapped": sum(r["moves_detected"] + r["moves_swapped"] for r in results)
         / max(sum(r["moves_eligible"] for r in results), 1),
         "moves_missed": sum(r["moves_eligible"] - r["moves_detected"] for r in results),
@@ -427,11 +475,27 @@ def main() -> None:
     ap.add_argument("--houses", type=int, default=5)
     ap.add_argument("--seed0", type=int, default=0)
     ap.add_argument("--tum-figure", default=None, help="write the TUM geometric-fallback picture here and exit")
+    ap.add_argument("--styles", default=None, help="comma-separated house styles; each runs --houses seeds "
+                    "(default: the generator's random style per seed)")
+    ap.add_argument("--rooms-only", action="store_true", help="one session only: objects, rooms, room types")
     args = ap.parse_args()
     if args.tum_figure:
         print(tum_figure(args.tum_figure))
         return
-    results = [run_house(args.seed0 + k)[0] for k in range(args.houses)]
+    if args.styles:
+        results = []
+        for st in args.styles.split(","):
+            rs = [run_house(args.seed0 + k, style=st, move_fraction=0.0 if args.rooms_only else 0.2)[0]
+                  for k in range(args.houses)]
+            print(f"== style {st}: rooms {sum(r['rooms']['matched'] for r in rs)}/{sum(r['rooms']['gt'] for r in rs)} "
+                  f"types {sum(r['rooms']['type_ok'] for r in rs)}/{sum(r['rooms']['matched'] for r in rs)} "
+                  f"in_room {sum(r['rooms']['in_room_ok'] for r in rs)}/{sum(r['rooms']['in_room_n'] for r in rs)}",
+                  flush=True)
+            results.extend(rs)
+        if args.rooms_only:
+            return
+    else:
+        results = [run_house(args.seed0 + k)[0] for k in range(args.houses)]
     s = summarize(results)
     print()
     print(f"| metric | measured | target |\n|---|---|---|")
@@ -440,8 +504,10 @@ def main() -> None:
             (f"on-relation accuracy (n={s['on_total']})", s["on_acc"], ">= 0.90"),
             (f"rooms matched, floor IoU>=0.8 (n={s['rooms_gt']})", s["rooms_matched"], ">= 0.90"),
             ("room type correct (matched rooms)", s["room_type_acc"], ">= 0.80"),
+            ("objects in the right room (matched objects)", s["in_room"], ">= 0.95"),
             (f"moves detected as moved, same id (n={s['moves_eligible']})", s["moves_detected"], ">= 0.90"),
             ("moves detected, counting swaps of identical objects", s["moves_detected_or_swapped"], "(info)"),
+            ("where-is within 0.5 m for moved objects (stored under the old id)", s["moves_where"], ">= 0.95"),
             (f"missed moves ({s['moves_missed']}) with no identical (same-category) object moved too",
              s["moves_missed_alone"], "(info, count)"),
             ("false moved/disappeared events (share of such events)", s["false_change_share"], "<= 0.05"),

@@ -140,6 +140,9 @@ def main() -> None:
             rows.append((name, pct(lat, 50), pct(lat, 99)))
             print(f"{name:52s} p50 {rows[-1][1]:7.3f} ms  p99 {rows[-1][2]:7.3f} ms", flush=True)
 
+        lt = st.long_term   # peer in the same run: the store's own indexed reads, no engine
+        bench("baseline: LongTermMemory.where_is(label) (raw rows)", lambda x: lt.where_is(x), lab_q)
+        bench("baseline: LongTermMemory.current_placement(id)", lambda x: lt.current_placement(x), ids)
         bench("where: WhereIs(label), 100 candidates ranked", lambda x: st.query(WhereIs(Target(label=x))), lab_q)
         bench("where: WhereIs(object_id)", lambda x: st.query(WhereIs(Target(object_id=x))), ids)
         bench("where at t: WhereIs(object_id, at_ns)", lambda x: st.query(WhereIs(Target(object_id=x[0]), at_ns=x[1])),

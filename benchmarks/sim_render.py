@@ -20,14 +20,14 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import open3d as o3d  # noqa: E402
 
-from sim.houses import LAYOUT_STYLES, generate_house  # noqa: E402
+from sim.house_styles import LAYOUT_STYLES, generate_house  # noqa: E402
 from sim.embedded import EmbeddedSim  # noqa: E402
 
 
-def run(seeds, n_frames: int, sizes, nthreads: int):
+def run(seeds, n_frames: int, sizes, nthreads: int, styles=LAYOUT_STYLES):
     rows = []
     for i, seed in enumerate(seeds):
-        scene = generate_house(seed, style=LAYOUT_STYLES[i % len(LAYOUT_STYLES)])
+        scene = generate_house(seed, style=styles[i % len(styles)])
         for w, h in sizes:
             sim = EmbeddedSim(scene, width=w, height=h, nthreads=nthreads, seed=seed)
             pf = sim.pathfinder
@@ -59,8 +59,9 @@ def run(seeds, n_frames: int, sizes, nthreads: int):
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3],
-                    help="house seeds; styles cycle corridor, bsp, open_plan")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
+                    help="house seeds; styles cycle corridor, bsp, open_plan, l_shaped, real")
+    ap.add_argument("--styles", default=None, help="comma-separated styles to cycle instead")
     ap.add_argument("--frames", type=int, default=150)
     ap.add_argument("--threads", type=int, default=1, help="Open3D ray-casting threads (cast_rays nthreads)")
     args = ap.parse_args()
@@ -71,7 +72,8 @@ def main() -> None:
           f"open3d.utility.get_max_threads()={o3d.utility.get_max_threads()}, OPENBLAS_NUM_THREADS="
           f"{os.environ.get('OPENBLAS_NUM_THREADS')}, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cpus, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    rows = run(args.seeds, args.frames, sizes, args.threads)
+    styles = tuple(args.styles.split(",")) if args.styles else LAYOUT_STYLES
+    rows = run(args.seeds, args.frames, sizes, args.threads, styles)
     print(f"| house | triangles | size | EmbeddedSim.render fps | bare cast_rays fps | render / bare |")
     print("|---|---|---|---|---|---|")
     for name, tris, size, full, bare in rows:

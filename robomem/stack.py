@@ -33,7 +33,9 @@ from robomem.memory.records import (
     Placement,
     StoredEvent,
     check_id,
+    check_json,
     check_stamp,
+    check_text,
     check_vec3,
     concat_columns,
     observations_to_columns,
@@ -121,7 +123,11 @@ class MemoryStack:
         thinner = TrajectoryThinner(waypoint_spacing_m, stop_radius_m)
         self.long_term = LongTermMemory(path, readonly, **store_settings)
         #: the occupancy map (MapMemory) or None; see the class doc (map, issue 11)
-        self.map = open_map(map_choice, map_settings, self.long_term.connection, readonly)
+        try:
+            self.map = open_map(map_choice, map_settings, self.long_term.connection, readonly)
+        except BaseException:
+            self.long_term.close()  # a refused map must not leave the writer lock held
+            raise
         self.readonly = bool(readonly)
         self.short_term = short_term
         self.clock = clock
@@ -189,6 +195,8 @@ class MemoryStack:
         """Start a session (e.g. a day). Pending records are consolidated into the previous one.
         A session may begin any time after the newest record (not before: :class:`OutOfOrderError`)."""
         self._writable()
+        check_text(name, "session name", allow_empty=True)
+        check_json(info or {}, "session info")
         self.long_term.check_session_start(stamp_ns, self._pending_latest)
         self.flush()
         sid = self.long_term.begin_session(name, stamp_ns, info)
@@ -233,6 +241,8 @@ class MemoryStack:
         if room_id is not None:
             room_id = check_id(room_id, "observe: room_id")
         stamp = check_stamp(frame.stamp_ns, "observe: frame")
+        for iid, label in (frame.labels or {}).items():  # labels become records: check them at the door
+            check_text(label, f"observe: frame label of instance {iid}")
         self.long_term.check_batch(np.array([stamp], np.int64), pending_latest=self._pending_latest, what="frame")
         p = self.perception
         if p is None:

@@ -17,7 +17,7 @@ class CategoryInfo:
     ``kind``: "structure" (walls, floors), "furniture" (stands on the floor, never moves, may offer
     receptacle surfaces) or "object" (small, rests on a receptacle, may move between sessions).
     ``shape``: how a box-sized instance is built ("box", "cylinder", "table", "shelf", "sofa",
-    "chair", "bed", "cabinet"). ``size``: default (x, y, z) extents in metres; furniture fronts face
+    "chair", "bed", "cabinet" (solid), "open_cabinet" (hollow, open front, one inner board)). ``size``: default (x, y, z) extents in metres; furniture fronts face
     local +x. ``surfaces``: receptacle names the furniture offers ("top", "seat", "shelf").
     ``receptacles``: for small objects, the furniture categories they plausibly rest on.
     """
@@ -109,6 +109,24 @@ _ALL = [
     _o("pen", (10, 10, 160), (0.14, 0.012, 0.012), ("desk", "nightstand", "table", "kitchen_table")),
     _o("cutting_board", (200, 160, 110), (0.4, 0.25, 0.02), ("counter", "kitchen_island")),
     _o("pan", (60, 60, 60), (0.28, 0.28, 0.06), ("stove", "counter", "kitchen_island"), "cylinder"),
+    # Added for the realistic house styles (appended, so older category indices stay the same).
+    _f("kitchen_cabinet", (215, 205, 190), (0.4, 1.0, 0.9), "open_cabinet"),
+    _f("open_cabinet", (170, 140, 110), (0.4, 0.9, 1.2), "open_cabinet"),
+    _f("wall_art", (180, 60, 60), (0.04, 0.8, 0.6), "box"),
+    _f("trash_bin", (90, 90, 95), (0.35, 0.35, 0.6), "cylinder"),
+    _f("laundry_basket", (200, 180, 140), (0.45, 0.6, 0.5), "box"),
+    _o("apple", (200, 30, 30), (0.08, 0.08, 0.08), ("fridge", "counter", "kitchen_cabinet", "kitchen_table", "dining_table"), "cylinder"),
+    _o("bread", (210, 160, 90), (0.3, 0.12, 0.1), ("counter", "kitchen_cabinet", "kitchen_table", "kitchen_island")),
+    _o("cereal_box", (230, 180, 40), (0.08, 0.2, 0.3), ("kitchen_cabinet", "counter", "open_cabinet")),
+    _o("milk", (245, 245, 250), (0.07, 0.07, 0.25), ("fridge",)),
+    _o("cheese", (250, 220, 90), (0.12, 0.08, 0.05), ("fridge",)),
+    _o("fork", (190, 190, 200), (0.19, 0.025, 0.015), ("counter", "dining_table", "kitchen_table", "kitchen_cabinet")),
+    _o("knife", (170, 170, 180), (0.22, 0.02, 0.015), ("counter", "kitchen_island", "kitchen_table", "kitchen_cabinet")),
+    _o("spoon", (200, 200, 210), (0.17, 0.035, 0.015), ("counter", "dining_table", "kitchen_table", "kitchen_cabinet")),
+    _o("shirt", (60, 100, 180), (0.3, 0.25, 0.04), ("bed", "chair", "dresser", "wardrobe", "open_cabinet", "laundry_basket")),
+    _o("jeans", (40, 60, 110), (0.35, 0.25, 0.05), ("bed", "chair", "dresser", "open_cabinet", "laundry_basket")),
+    _o("sock", (240, 240, 240), (0.12, 0.08, 0.03), ("bed", "dresser", "laundry_basket", "open_cabinet")),
+    _o("succulent", (70, 150, 80), (0.1, 0.1, 0.15), ("open_cabinet", "shelf", "bookshelf", "nightstand", "desk", "counter"), "cylinder"),
 ]
 
 #: Category name -> info. Insertion order is stable; ``category_index`` numbers follow it.
@@ -124,7 +142,21 @@ ROOM_TYPES = (
 )
 
 FURNITURE_SURFACES = {"table": ("top",), "cabinet": ("top",), "shelf": ("top", "shelf"),
-                      "sofa": ("seat",), "chair": ("seat",), "bed": ("top",)}
+                      "sofa": ("seat",), "chair": ("seat",), "bed": ("top",),
+                      "open_cabinet": ("top", "shelf"), "fridge": ("top", "shelf")}
+
+#: Furniture with a door: category -> the hollow shape built when the instance has a door state.
+#: Without a state (``None``) such furniture stays the solid box older scenes were made of.
+DOOR_SHAPES = {"fridge": "fridge"}
+#: Door states furniture in :data:`DOOR_SHAPES` may take.
+DOOR_STATES = ("open", "closed")
+
+
+def shape_for_state(category: str, state) -> str:
+    """Shape actually built for an instance of ``category`` with door ``state``."""
+    if state is not None and category in DOOR_SHAPES:
+        return DOOR_SHAPES[category]
+    return category_info(category).shape
 
 
 def category_info(name: str) -> CategoryInfo:
@@ -145,12 +177,13 @@ def check_room_type(room_type: str) -> str:
     return room_type
 
 
-def surfaces_of(category: str) -> tuple[str, ...]:
-    """Receptacle surface kinds a furniture category offers (empty for non-furniture)."""
+def surfaces_of(category: str, state=None) -> tuple[str, ...]:
+    """Receptacle surface kinds a furniture category offers (empty for non-furniture); ``state`` is
+    the instance's door state (a fridge with one is hollow and has shelves)."""
     info = category_info(category)
     if info.kind != "furniture":
         return ()
-    return FURNITURE_SURFACES.get(info.shape, ())
+    return FURNITURE_SURFACES.get(shape_for_state(category, state), ())
 
 
 #: Per-instance size factor range of generated small objects (one factor for the footprint, one for

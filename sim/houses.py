@@ -76,7 +76,7 @@ def generate_house(seed: int = 0, style: Optional[str] = None, n_rooms: Optional
     n_objects = int(n_objects if n_objects is not None else rng.integers(20, 81))
     if not 0 <= n_objects <= 200:
         raise SceneError(f"n_objects must be in 0..200, got {n_objects}")
-    scene = Scene(f"house-{style}-{seed}")
+    scene = Scene(f"house-{style}-{seed}", collision="footprint")
     if style == "corridor":
         _corridor_layout(scene, rng, n_rooms)
     else:

@@ -1,14 +1,17 @@
 """`Scene`: a house made of labelled parts — rooms (floor polygons), walls with door openings,
-furniture, small objects and the receptacle surfaces they rest on.
+windows and exterior doors, furniture (oriented boxes with a front, standing on the floor, on other
+furniture or hung on a wall), small objects and the receptacle surfaces they rest on (table tops,
+shelves, the inside of open cabinets and fridges).
 
 The scene is the single source of truth for simulators (they turn it into triangles) and for
 scenarios (they move small objects between receptacles). Every mutating call validates first and
-changes nothing when it raises, so a failed placement never leaves the scene half-edited.
+changes nothing when it raises, so a failed placement never leaves the scene half-edited. The parts
+live in :mod:`sim.scene_model`, the walls in :mod:`sim.walls`, the placement checks in
+:mod:`sim.placement` and the JSON format in :mod:`sim.scene_io`.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -17,225 +20,58 @@ import trimesh
 from shapely import affinity
 from shapely.geometry import LineString, Point, Polygon, box as shapely_box
 from shapely.ops import linemerge, unary_union
-from shapely.validation import explain_validity
 
+from sim import scene_io
 from sim.base import SemanticObject
-from sim.categories import CATEGORIES, category_info, check_room_type, surfaces_of
+from sim.categories import DOOR_SHAPES, DOOR_STATES, category_info, check_room_type
 from sim.errors import InvalidPolygonError, PlacementError, SceneError
-from sim.shapes import shape_mesh, shape_surfaces
+from sim.placement import check_on_floor, check_on_receptacle, find_spot, rec_yaw
+from sim.scene_model import (EPS, MIN_ROOM_AREA, OVERLAP_AREA, STRUCTURE_ID_BASE, WALL_ID_BASE,
+                             WALL_PLACEMENTS, Door, Receptacle, Room, SceneObject, Wall, WallOpening,
+                             _as_vec, _rect, _straight_run, _straight_runs, as_polygon)
+from sim.shapes import shape_surfaces
+from sim.walls import build_walls
 
-#: Instance ids of objects are in [1, STRUCTURE_ID_BASE); walls, floors and ceilings use ids above.
-STRUCTURE_ID_BASE = 1_000_000
-_WALL_ID_BASE = STRUCTURE_ID_BASE + 500_000
+_WALL_ID_BASE = WALL_ID_BASE
+#: Collision models: solids (flush and tucked-in placements pass) or whole footprints (original).
+COLLISION_MODELS = ("solid", "footprint")
 
-#: Geometric tolerance (metres) for "on the boundary" / "inside" tests.
-EPS = 1e-6
-#: Overlap area (m^2) tolerated between footprints before they count as colliding.
-OVERLAP_AREA = 1e-4
-MIN_ROOM_AREA = 1.0
-
-
-@dataclass
-class Room:
-    """A room: floor polygon (world x, y), floor height and ceiling height above the floor."""
-
-    room_id: str
-    room_type: str
-    polygon: Polygon
-    floor_z: float = 0.0
-    ceiling_height: float = 2.6
-    floor_instance_id: int = 0
-    ceiling_instance_id: int = 0
-
-    @property
-    def area(self) -> float:
-        return float(self.polygon.area)
-
-    @property
-    def centroid(self) -> np.ndarray:
-        c = self.polygon.representative_point()
-        return np.array([c.x, c.y, self.floor_z])
-
-
-@dataclass
-class Door:
-    """An opening in the wall shared by two rooms, centred at ``center`` (x, y) on that wall."""
-
-    room_a: str
-    room_b: str
-    center: np.ndarray
-    width: float
-    height: float
-
-
-@dataclass
-class Wall:
-    """One straight wall segment from ``start`` to ``end`` (x, y) between heights ``z0`` and ``z1``,
-    with door ``openings`` as (s0, s1, top) intervals along the segment."""
-
-    instance_id: int
-    start: np.ndarray
-    end: np.ndarray
-    thickness: float
-    z0: float
-    z1: float
-    rooms: tuple[str, ...]
-    openings: list[tuple[float, float, float]] = field(default_factory=list)
-
-    @property
-    def length(self) -> float:
-        return float(np.hypot(*(self.end - self.start)))
-
-    def boxes(self) -> list[tuple[np.ndarray, np.ndarray, float]]:
-        """Solid parts as (centre (3,), extents (3,), yaw) boxes: the wall minus its openings plus
-        lintels above them. The two true ends are extended by half the thickness to close corners."""
-        L = self.length
-        if L < EPS:
-            return []
-        d = (self.end - self.start) / L
-        yaw = math.atan2(d[1], d[0])
-        t = self.thickness
-        cuts = sorted((max(0.0, a), min(L, b), top) for a, b, top in self.openings)
-        out = []
-
-        def piece(s0, s1, z0, z1):
-            if s1 - s0 > EPS and z1 - z0 > EPS:
-                c = self.start + d * (s0 + s1) / 2
-                out.append((np.array([c[0], c[1], (z0 + z1) / 2]), np.array([s1 - s0, t, z1 - z0]), yaw))
-
-        s = -t / 2
-        for a, b, top in cuts:
-            piece(s, a, self.z0, self.z1)
-            piece(a, b, min(top, self.z1), self.z1)
-            s = b
-        piece(s, L + t / 2, self.z0, self.z1)
-        return out
-
-
-@dataclass
-class Receptacle:
-    """A horizontal surface objects can rest on: world polygon at height ``height`` with
-    ``clearance`` metres above it (inf for open tops), owned by a furniture instance."""
-
-    receptacle_id: str
-    owner_id: int
-    name: str
-    polygon: Polygon
-    height: float
-    clearance: float = float("inf")
-    room: Optional[str] = None
-    auto: bool = True  # derived from the owner's shape (not serialised)
-
-
-@dataclass
-class SceneObject:
-    """Furniture or a small object. ``position`` is the centre of the base (world), ``size`` the
-    local (x, y, z) extents, ``yaw`` the rotation about z. ``mesh`` (local frame, base centre at the
-    origin) replaces the parametric shape when given."""
-
-    instance_id: int
-    category: str
-    position: np.ndarray
-    size: np.ndarray
-    yaw: float = 0.0
-    receptacle_id: Optional[str] = None
-    room: Optional[str] = None
-    color: tuple[int, int, int] = (128, 128, 128)
-    mesh: Optional[trimesh.Trimesh] = None
-    name: Optional[str] = None
-
-    @property
-    def kind(self) -> str:
-        return CATEGORIES[self.category].kind
-
-    @property
-    def transform(self) -> np.ndarray:
-        c, s = math.cos(self.yaw), math.sin(self.yaw)
-        T = np.eye(4)
-        T[:2, :2] = [[c, -s], [s, c]]
-        T[:3, 3] = self.position
-        return T
-
-    def local_mesh(self) -> trimesh.Trimesh:
-        if self.mesh is not None:
-            return self.mesh
-        return shape_mesh(category_info(self.category).shape, self.size)
-
-    def world_mesh(self) -> trimesh.Trimesh:
-        m = self.local_mesh().copy()
-        m.apply_transform(self.transform)
-        return m
-
-    def footprint(self) -> Polygon:
-        """World (x, y) footprint: the rotated base rectangle, or the convex hull of a mesh."""
-        if self.mesh is not None:
-            v = self.world_mesh().vertices
-            return shapely.MultiPoint(v[:, :2]).convex_hull
-        return _rect(self.position[:2], self.size[:2], self.yaw)
-
-    def bbox(self) -> tuple[np.ndarray, np.ndarray]:
-        """World axis-aligned bounding box (min (3,), max (3,))."""
-        if self.mesh is not None:
-            b = self.world_mesh().bounds
-            return b[0].copy(), b[1].copy()
-        fp = np.asarray(self.footprint().exterior.coords)
-        lo = np.array([fp[:, 0].min(), fp[:, 1].min(), self.position[2]])
-        hi = np.array([fp[:, 0].max(), fp[:, 1].max(), self.position[2] + self.size[2]])
-        return lo, hi
-
-
-def _rect(center, size2, yaw) -> Polygon:
-    sx, sy = float(size2[0]), float(size2[1])
-    r = shapely_box(-sx / 2, -sy / 2, sx / 2, sy / 2)
-    r = affinity.rotate(r, yaw, origin=(0, 0), use_radians=True)
-    return affinity.translate(r, float(center[0]), float(center[1]))
-
-
-def as_polygon(polygon, what: str = "polygon") -> Polygon:
-    """Validate and return a shapely Polygon from a Polygon or a sequence of (x, y) vertices.
-    Raises :class:`InvalidPolygonError` naming ``what`` and the defect."""
-    if isinstance(polygon, Polygon):
-        poly = polygon
-    else:
-        try:
-            pts = np.asarray(polygon, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise InvalidPolygonError(f"{what}: expected a shapely Polygon or (N, 2) vertices, got {type(polygon).__name__}") from None
-        if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) < 3:
-            raise InvalidPolygonError(f"{what}: expected at least 3 (x, y) vertices, got shape {pts.shape}")
-        if not np.all(np.isfinite(pts)):
-            raise InvalidPolygonError(f"{what}: vertices contain NaN or inf")
-        poly = Polygon(pts)
-    if not poly.is_empty and not poly.is_valid:
-        raise InvalidPolygonError(f"{what}: invalid polygon ({explain_validity(poly)})")
-    if poly.is_empty or poly.area <= EPS:
-        raise InvalidPolygonError(f"{what}: polygon has zero area")
-    return shapely.normalize(poly)
-
-
-def _as_vec(v, n: int, what: str) -> np.ndarray:
-    try:
-        a = np.asarray(v, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        raise SceneError(f"{what}: expected {n} numbers, got {v!r}") from None
-    if a.shape != (n,) or not np.all(np.isfinite(a)):
-        raise SceneError(f"{what}: expected {n} finite numbers, got {v!r}")
-    return a
+__all__ = ["Scene", "Room", "Door", "Wall", "WallOpening", "Receptacle", "SceneObject", "as_polygon", "rec_yaw",
+           "STRUCTURE_ID_BASE", "EPS", "OVERLAP_AREA", "MIN_ROOM_AREA", "COLLISION_MODELS", "_rect"]
 
 
 class Scene:
     """A house of rooms, doors, walls, furniture, receptacles and small objects.
 
-    Build it with :meth:`add_room`, :meth:`add_door` (or :meth:`add_opening`), :meth:`add_object`
-    and :meth:`place_object_on`; walls follow automatically from the room outlines, with holes where
-    doors are. ``version`` increases on every change so simulators know when to rebuild geometry.
+    Build it with :meth:`add_room`, :meth:`add_door` (or :meth:`add_opening`), :meth:`add_window`,
+    :meth:`add_exterior_door`, :meth:`add_object` and :meth:`place_object_on`; walls follow
+    automatically from the room outlines, with holes where doors and windows are. ``version``
+    increases on every change so simulators know when to rebuild geometry.
+
+    ``walls``: ``"centred"`` (default; walls straddle the room outlines) or ``"outside"`` (walls
+    bounding one room — the house's exterior — lie entirely outside its outline, so a counter can
+    stand flush on the outline; walls between two rooms stay centred on the shared outline).
+    ``collision``: ``"solid"`` (default; furniture may touch walls and other furniture and be
+    tucked under it, but no solid part may enter another) or ``"footprint"`` (the original
+    model: whole footprints may not overlap).
     """
 
-    def __init__(self, name: str = "scene", wall_thickness: float = 0.1) -> None:
+    def __init__(self, name: str = "scene", wall_thickness: float = 0.1, walls: str = "centred",
+                 collision: str = "solid") -> None:
         self.name = str(name)
         self.wall_thickness = float(wall_thickness)
+        if not (math.isfinite(self.wall_thickness) and 0.01 <= self.wall_thickness <= 1.0):
+            raise SceneError(f"wall_thickness must be in [0.01, 1] m, got {wall_thickness!r}")
+        if walls not in WALL_PLACEMENTS:
+            raise SceneError(f"walls must be one of {WALL_PLACEMENTS}, got {walls!r}")
+        if collision not in COLLISION_MODELS:
+            raise SceneError(f"collision must be one of {COLLISION_MODELS}, got {collision!r}")
+        self.wall_placement = walls
+        self.collision = collision
         self.rooms: dict[str, Room] = {}
         self.doors: list[Door] = []
+        self.wall_openings: list[WallOpening] = []
+        self._cache: dict = {}
         self.objects: dict[int, SceneObject] = {}
         self.receptacles: dict[str, Receptacle] = {}
         self.version = 0
@@ -333,40 +169,57 @@ class Scene:
     def walls(self) -> list[Wall]:
         """Wall segments derived from the room outlines, with door openings cut out."""
         if self._walls is None:
-            self._walls = self._build_walls()
+            self._walls = build_walls(self)
         return self._walls
 
-    def _build_walls(self) -> list[Wall]:
-        if not self.rooms:
-            return []
-        merged = unary_union([r.polygon.exterior for r in self.rooms.values()])
+    def exterior_boundary(self):
+        """The parts of the room outlines that bound a single room (a shapely line geometry)."""
         segs = []
-        for line in getattr(merged, "geoms", [merged]):
-            c = np.asarray(line.coords)
-            segs.extend((c[i], c[i + 1]) for i in range(len(c) - 1))
-        walls = []
-        for a, b in sorted(segs, key=lambda s: (round(s[0][0], 6), round(s[0][1], 6), round(s[1][0], 6), round(s[1][1], 6))):
-            L = float(np.hypot(*(b - a)))
-            if L < EPS:
-                continue
-            mid = Point((a + b) / 2)
-            rooms = tuple(r.room_id for r in self.rooms.values() if r.polygon.boundary.distance(mid) < 1e-6)
-            rs = [self.rooms[r] for r in rooms] or list(self.rooms.values())
-            z0 = min(r.floor_z for r in rs)
-            z1 = max(r.floor_z + r.ceiling_height for r in rs)
-            d = (b - a) / L
-            openings = []
-            for door in self.doors:
-                rel = door.center - a
-                s = float(rel @ d)
-                off = abs(float(rel[0] * d[1] - rel[1] * d[0]))
-                if off < 1e-6 and -door.width / 2 < s < L + door.width / 2:
-                    lo, hi = max(0.0, s - door.width / 2), min(L, s + door.width / 2)
-                    if hi > lo + EPS:
-                        floor = min(self.rooms[door.room_a].floor_z, self.rooms[door.room_b].floor_z)
-                        openings.append((lo, hi, floor + door.height))
-            walls.append(Wall(_WALL_ID_BASE + len(walls), a.copy(), b.copy(), self.wall_thickness, z0, z1, rooms, openings))
-        return walls
+        for w in self.walls:
+            if len(w.rooms) == 1:
+                segs.append(LineString([w.start, w.end]))
+        return linemerge(segs) if segs else LineString()
+
+    def add_window(self, room_id: str, position, width: float = 1.0, sill: float = 0.9,
+                   height: float = 1.2) -> WallOpening:
+        """Cut a window of ``width`` x ``height`` with its bottom ``sill`` metres above the floor into
+        an exterior wall of ``room_id``, centred at ``position`` (x, y) on the room's outline."""
+        return self._add_wall_opening(room_id, position, width, float(sill), float(sill) + float(height), "window")
+
+    def add_exterior_door(self, room_id: str, position, width: float = 0.9, height: float = 2.1) -> WallOpening:
+        """Open a door to the outside in an exterior wall of ``room_id`` at ``position`` (x, y)."""
+        return self._add_wall_opening(room_id, position, width, 0.0, float(height), "door")
+
+    def _add_wall_opening(self, room_id, position, width, bottom, top, kind) -> WallOpening:
+        room = self._room(room_id)
+        center = _as_vec(position, 2, f"{kind} position")
+        width = float(width)
+        if not (0.2 <= width <= 10.0):
+            raise SceneError(f"{kind} in {room_id!r}: width {width} out of range [0.2, 10]")
+        if not (0.0 <= bottom < top <= room.ceiling_height) or (kind == "window" and bottom <= 0.0):
+            raise SceneError(f"{kind} in {room_id!r}: vertical extent {bottom:.2f}..{top:.2f} m must lie inside "
+                             f"(0, {room.ceiling_height}] m")
+        ext = [w for w in self.walls if w.rooms == (room_id,)]
+        host = None
+        for w in ext:
+            d = (w.end - w.start) / w.length
+            rel = center - w.start
+            s = float(rel @ d)
+            if abs(float(rel[0] * d[1] - rel[1] * d[0])) < 1e-3 and s - width / 2 >= -1e-9 and s + width / 2 <= w.length + 1e-9:
+                host = w
+                center = w.start + d * s
+                break
+        if host is None:
+            raise PlacementError(f"a {width:.2f} m {kind} at {center.tolist()} does not fit on one straight exterior wall "
+                                 f"of room {room_id!r}")
+        for o in self.wall_openings:
+            if o.room == room_id and np.linalg.norm(o.center - center) < (o.width + width) / 2 - 1e-9 \
+                    and abs(float((o.center - center) @ ((host.end - host.start) / host.length))) < (o.width + width) / 2:
+                raise PlacementError(f"{kind} at {center.tolist()} overlaps the {o.kind} at {o.center.tolist()}")
+        op = WallOpening(room_id, center, width, bottom, top, kind)
+        self.wall_openings.append(op)
+        self._changed(structure=True)
+        return op
 
     def wall_footprints(self) -> list[Polygon]:
         """(x, y) footprints of the solid wall parts that reach the floor (door gaps excluded)."""
@@ -410,15 +263,21 @@ class Scene:
 
     def add_object(self, category: str, position=None, size=None, yaw: float = 0.0, mesh=None,
                    receptacle_id: Optional[str] = None, instance_id: Optional[int] = None,
-                   color=None, name: Optional[str] = None, check: bool = True) -> SceneObject:
+                   color=None, name: Optional[str] = None, check: bool = True,
+                   state: Optional[str] = None) -> SceneObject:
         """Add furniture or a small object.
 
         Give either ``position`` (x, y[, z]: centre of the base; z defaults to the floor or the
         receptacle height) with optional ``size`` (x, y, z; default from the category) and ``yaw``,
         or a ``mesh`` (trimesh, world coordinates unless ``position`` is given, then local). Small
-        objects need a ``receptacle_id`` (see :meth:`place_object_on` to pick a free spot). With
-        ``check`` (default) the footprint must lie inside a room and not overlap other furniture,
-        and objects must fit on their receptacle. Returns the new object."""
+        objects need a ``receptacle_id`` (see :meth:`place_object_on` to pick a free spot); furniture
+        may have one too (a TV on a TV stand). ``yaw`` turns the object about z; its front faces
+        local +x (:attr:`SceneObject.front`). A 3-number position puts furniture at that height
+        (wall art hung on a wall). ``state`` ("open" / "closed") gives a fridge its door and hollow
+        interior. With ``check`` (default) the object must lie inside a room and no solid part may
+        enter a wall or other furniture (see ``collision``), and objects must fit on their
+        receptacle; ``check=False`` skips that (the object is saved as unchecked, so the scene loads
+        back). Returns the new object."""
         info = category_info(category)
         if info.kind == "structure":
             raise SceneError(f"category {category!r} is structural; walls, floors and ceilings come from rooms")
@@ -426,6 +285,9 @@ class Scene:
         yaw = float(yaw)
         if not math.isfinite(yaw):
             raise SceneError(f"{category}: yaw must be finite, got {yaw}")
+        if state is not None and (category not in DOOR_SHAPES or state not in DOOR_STATES):
+            raise SceneError(f"{category}: state {state!r} is not allowed; door states {DOOR_STATES} apply to "
+                             f"{sorted(DOOR_SHAPES)}")
         local = None
         if mesh is not None:
             local, pos, size = self._mesh_local(mesh, position, yaw, category)
@@ -444,18 +306,18 @@ class Scene:
         col = tuple(int(c) for c in (info.color if color is None else color))
         if len(col) != 3 or not all(0 <= c <= 255 for c in col):
             raise SceneError(f"{category}: colour must be 3 integers in 0..255, got {color!r}")
-        obj = SceneObject(iid, category, pos, size, yaw, receptacle_id, None, col, local, name)
+        obj = SceneObject(iid, category, pos, size, yaw, receptacle_id, None, col, local, name, state, not check)
         if receptacle_id is not None:
             rec = self._receptacle(receptacle_id)
             if check:
-                self._check_on_receptacle(obj, rec)
+                check_on_receptacle(self, obj, rec)
             obj.room = rec.room
         else:
             if check and info.kind == "object" and mesh is None:
                 raise PlacementError(f"{category} {iid}: small objects rest on a receptacle; pass receptacle_id "
                                      f"or use place_object_on")
             if check:
-                self._check_on_floor(obj)
+                check_on_floor(self, obj)
             obj.room = self.room_at(obj.footprint().centroid.coords[0])
         self.objects[iid] = obj
         self._add_auto_receptacles(obj)
@@ -471,7 +333,7 @@ class Scene:
         info = category_info(category)
         rec = self._receptacle(receptacle_id)
         size = np.array(info.size if size is None else _as_vec(size, 3, f"{category} size"))
-        pos, yaw = self._find_spot(category, size, rec, position, yaw, rng, tries, exclude=None)
+        pos, yaw = find_spot(self, category, size, rec, position, yaw, rng, tries, exclude=None)
         return self.add_object(category, position=pos, size=size, yaw=yaw, receptacle_id=receptacle_id,
                                instance_id=instance_id, color=color, name=name)
 
@@ -485,7 +347,7 @@ class Scene:
         rec = self._receptacle(receptacle_id)
         if rng is None:
             rng = np.random.default_rng([instance_id, self.version])
-        pos, yaw = self._find_spot(obj.category, obj.size, rec, position, yaw, rng, tries, exclude=instance_id)
+        pos, yaw = find_spot(self, obj.category, obj.size, rec, position, yaw, rng, tries, exclude=instance_id)
         obj.position, obj.yaw, obj.receptacle_id, obj.room = pos, yaw, receptacle_id, rec.room
         self._changed()
         return obj
@@ -501,6 +363,16 @@ class Scene:
         for r in owned:
             del self.receptacles[r.receptacle_id]
         del self.objects[instance_id]
+        self._changed()
+        return obj
+
+    def set_state(self, instance_id: int, state: str) -> SceneObject:
+        """Open or close the door of furniture built with a door state (a fridge)."""
+        obj = self._object(instance_id)
+        if obj.state is None or state not in DOOR_STATES:
+            raise SceneError(f"{obj.category} {instance_id}: state {state!r} not allowed (has door: {obj.state is not None}; "
+                             f"states {DOOR_STATES})")
+        obj.state = state
         self._changed()
         return obj
 
@@ -550,26 +422,23 @@ class Scene:
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict:
-        from sim.scene_io import scene_to_dict
-        return scene_to_dict(self)
+        return scene_io.scene_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Scene":
-        from sim.scene_io import scene_from_dict
-        return scene_from_dict(data)
+        return scene_io.scene_from_dict(data, factory=cls)
 
     def save(self, path) -> None:
-        from sim.scene_io import save_scene
-        save_scene(self, path)
+        scene_io.save_scene(self, path)
 
     @classmethod
     def load(cls, path) -> "Scene":
-        from sim.scene_io import load_scene
-        return load_scene(path)
+        return scene_io.load_scene(path, factory=cls)
 
     # ------------------------------------------------------------------ internals
     def _changed(self, structure: bool = False) -> None:
         self.version += 1
+        self._cache.clear()
         if structure:
             self._walls = None
             self._walls_union = None
@@ -619,112 +488,19 @@ class Scene:
         size = np.maximum(m.extents, 1e-6)
         return m, pos, size
 
-    def _check_on_floor(self, obj: SceneObject) -> None:
-        fp = obj.footprint()
-        outline = self.outline
-        if outline.is_empty or not outline.buffer(1e-3).covers(fp):
-            raise PlacementError(f"{obj.category} at {np.round(obj.position[:2], 3).tolist()} is not inside any room")
-        walls = self._wall_union()
-        ov = fp.intersection(walls).area if not walls.is_empty else 0.0
-        if ov > OVERLAP_AREA:
-            raise PlacementError(f"{obj.category} at {np.round(obj.position[:2], 3).tolist()} overlaps a wall by "
-                                 f"{ov:.3f} m^2 (walls are {self.wall_thickness} m thick, centred on room outlines)")
-        for other in self.objects.values():
-            if other.receptacle_id is None and other.kind == "furniture":
-                ov = fp.intersection(other.footprint()).area
-                if ov > OVERLAP_AREA:
-                    raise PlacementError(f"{obj.category} at {np.round(obj.position[:2], 3).tolist()} overlaps "
-                                         f"{other.category} {other.instance_id} by {ov:.3f} m^2")
-
     def _wall_union(self):
         if self._walls_union is None:
             self._walls_union = unary_union(self.wall_footprints())
         return self._walls_union
 
-    def _check_on_receptacle(self, obj: SceneObject, rec: Receptacle, exclude: Optional[int] = None) -> None:
-        what = f"{obj.category} on {rec.receptacle_id!r}"
-        if category_info(obj.category).kind != "object":
-            raise PlacementError(f"{what}: only small objects go on receptacles, {obj.category!r} is furniture")
-        if obj.size[2] > rec.clearance + 1e-9:
-            raise PlacementError(f"{what}: object is {obj.size[2]:.2f} m tall but the receptacle has {rec.clearance:.2f} m clearance")
-        if abs(obj.position[2] - rec.height) > 1e-6:
-            raise PlacementError(f"{what}: object base z {obj.position[2]:.3f} is not on the surface at {rec.height:.3f}")
-        fp = obj.footprint()
-        if not rec.polygon.buffer(1e-6).covers(fp):
-            raise PlacementError(f"{what}: footprint at {np.round(obj.position[:2], 3).tolist()} does not fit on the surface")
-        for other in self.objects_on(rec.receptacle_id):
-            if other.instance_id in (exclude, obj.instance_id):
-                continue
-            if fp.intersection(other.footprint()).area > OVERLAP_AREA * 0.1:
-                raise PlacementError(f"{what}: overlaps {other.category} {other.instance_id}")
-
-    def _find_spot(self, category, size, rec, position, yaw, rng, tries, exclude):
-        probe = SceneObject(exclude if exclude is not None else -1, category, np.zeros(3), np.asarray(size, float),
-                            0.0, rec.receptacle_id)
-        if position is not None:
-            p = np.asarray(position, dtype=np.float64).reshape(-1)
-            if p.shape not in ((2,), (3,)) or not np.all(np.isfinite(p)):
-                raise PlacementError(f"{category}: position must be 2 or 3 finite numbers, got {position!r}")
-            probe.position = np.array([p[0], p[1], rec.height])
-            probe.yaw = float(yaw if yaw is not None else rec_yaw(self, rec))
-            self._check_on_receptacle(probe, rec, exclude)
-            return probe.position, probe.yaw
-        rng = rng if rng is not None else np.random.default_rng()
-        minx, miny, maxx, maxy = rec.polygon.bounds
-        last = None
-        for _ in range(max(1, tries)):
-            probe.yaw = float(yaw if yaw is not None else rec_yaw(self, rec) + rng.choice([0.0, math.pi / 2]) + rng.normal(0, 0.2))
-            probe.position = np.array([rng.uniform(minx, maxx), rng.uniform(miny, maxy), rec.height])
-            try:
-                self._check_on_receptacle(probe, rec, exclude)
-                return probe.position, probe.yaw
-            except PlacementError as exc:
-                last = exc
-        if probe.size[2] > rec.clearance:
-            raise last
-        raise PlacementError(f"no free spot for a {category} on {rec.receptacle_id!r} after {tries} tries ({last})")
-
     def _add_auto_receptacles(self, obj: SceneObject) -> None:
-        if obj.mesh is not None or not surfaces_of(obj.category):
+        if obj.mesh is not None or obj.kind != "furniture":
             return
         T = obj.transform
-        for s in shape_surfaces(category_info(obj.category).shape, obj.size):
+        for s in shape_surfaces(obj.shape, obj.size):
             x0, y0, x1, y1 = s.rect
             poly = affinity.affine_transform(shapely_box(x0, y0, x1, y1),
                                              [T[0, 0], T[0, 1], T[1, 0], T[1, 1], T[0, 3], T[1, 3]])
             rid = f"{obj.instance_id}/{s.name}"
             self.receptacles[rid] = Receptacle(rid, obj.instance_id, s.name, shapely.normalize(poly),
                                                float(obj.position[2] + s.z), s.clearance, obj.room)
-
-
-def rec_yaw(scene: Scene, rec: Receptacle) -> float:
-    """Yaw of the receptacle's owner (objects default to lying square with their surface)."""
-    owner = scene.objects.get(rec.owner_id)
-    return owner.yaw if owner is not None else 0.0
-
-
-def _straight_run(seg: LineString, s: float) -> Optional[tuple[float, float]]:
-    """The (start, end) arc-length interval of the straight piece of ``seg`` containing ``s``."""
-    for a, b in _straight_runs(seg):
-        if a - 1e-9 <= s <= b + 1e-9:
-            return (a, b)
-    return None
-
-
-def _straight_runs(seg: LineString) -> list[tuple[float, float]]:
-    """(start, end) arc-length intervals of the straight pieces of a polyline."""
-    c = np.asarray(seg.coords)
-    acc = 0.0
-    runs = []
-    start = 0.0
-    for i in range(len(c) - 1):
-        L = float(np.hypot(*(c[i + 1] - c[i])))
-        if i > 0:
-            d0 = c[i] - c[i - 1]
-            d1 = c[i + 1] - c[i]
-            if abs(d0[0] * d1[1] - d0[1] * d1[0]) > 1e-9 * (np.hypot(*d0) * np.hypot(*d1)):
-                runs.append((start, acc))
-                start = acc
-        acc += L
-    runs.append((start, acc))
-    return runs

@@ -27,9 +27,24 @@ def _box(cx, cy, cz, ex, ey, ez):
     return (np.array([cx, cy, cz]), np.array([ex, ey, ez]))
 
 
-def shape_boxes(shape: str, size) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(centre, extents) boxes making up ``shape`` of overall ``size`` (x, y, z)."""
+def shape_boxes(shape: str, size, state=None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(centre, extents) boxes making up ``shape`` of overall ``size`` (x, y, z). ``state`` ("open"
+    / "closed") sets the door of a ``"fridge"`` (a hollow box with interior shelves whose door,
+    hinged on its -y side, swings out to stand perpendicular to the front when open)."""
     sx, sy, sz = (float(v) for v in size)
+    if shape in ("open_cabinet", "fridge"):
+        # Hollow carcass open at the front (+x): back, two sides, bottom, top, interior boards.
+        boxes = [_box(-(sx - BOARD) / 2, 0, sz / 2, BOARD, sy, sz),
+                 _box(0, -(sy - BOARD) / 2, sz / 2, sx, BOARD, sz), _box(0, (sy - BOARD) / 2, sz / 2, sx, BOARD, sz),
+                 _box(0, 0, sz - BOARD / 2, sx, sy, BOARD)]
+        for z in interior_levels(shape, sz):
+            boxes.append(_box(0, 0, z - BOARD / 2, sx, sy, BOARD))
+        if shape == "fridge":
+            if state == "open":
+                boxes.append(_box(sx / 2 + sy / 2, -(sy - BOARD) / 2, sz / 2, sy, BOARD, sz))
+            else:
+                boxes.append(_box(sx / 2 - BOARD / 2, 0, sz / 2, BOARD, sy, sz))
+        return boxes
     if shape == "table":
         leg = min(0.06, sx / 4, sy / 4)
         top = min(0.04, sz / 3)
@@ -59,6 +74,15 @@ def shape_boxes(shape: str, size) -> list[tuple[np.ndarray, np.ndarray]]:
     return [_box(0, 0, sz / 2, sx, sy, sz)]
 
 
+def interior_levels(shape: str, sz: float) -> list[float]:
+    """Top faces of the interior boards of an open cabinet (bottom + one middle board) or a fridge
+    (bottom + boards every ~0.4 m)."""
+    if shape == "open_cabinet":
+        return [BOARD, BOARD + (sz - 2 * BOARD) / 2]
+    n = max(2, int(round(sz / 0.4)))
+    return [BOARD + i * (sz - 2 * BOARD) / n for i in range(n)]
+
+
 def shelf_levels(sz: float, boards: int) -> list[float]:
     """Heights of the top faces of the shelf boards, bottom board first."""
     return [BOARD + i * (sz - BOARD) / (boards - 1) for i in range(boards)]
@@ -78,6 +102,14 @@ def shape_surfaces(shape: str, size) -> list[Surface]:
         seat = 0.45 if shape == "chair" else min(0.45, sz * 0.55)
         back = min(0.2 if shape == "sofa" else 0.06, sx / 3)
         return [Surface("seat", (-sx / 2 + back, -sy / 2, sx / 2, sy / 2), seat, inf)]
+    if shape in ("open_cabinet", "fridge"):
+        levels = interior_levels(shape, sz)
+        front = sx / 2 - (BOARD if shape == "fridge" else 0.0)   # behind a fridge's closed door
+        inner = (-sx / 2 + BOARD, -sy / 2 + BOARD, front, sy / 2 - BOARD)
+        ceil = [*levels[1:], sz]
+        out = [Surface(f"shelf{i}", inner, z, top - BOARD - z) for i, (z, top) in enumerate(zip(levels, ceil))]
+        out.append(Surface("top", (-sx / 2, -sy / 2, sx / 2, sy / 2), sz, inf))
+        return out
     if shape == "shelf":
         boards = max(2, int(round(sz / 0.4)))
         levels = shelf_levels(sz, boards)
@@ -90,7 +122,7 @@ def shape_surfaces(shape: str, size) -> list[Surface]:
     return []
 
 
-def shape_mesh(shape: str, size) -> trimesh.Trimesh:
+def shape_mesh(shape: str, size, state=None) -> trimesh.Trimesh:
     """Local triangle mesh of ``shape`` with overall ``size``."""
     sx, sy, sz = (float(v) for v in size)
     if shape == "cylinder":
@@ -99,7 +131,7 @@ def shape_mesh(shape: str, size) -> trimesh.Trimesh:
         m.apply_translation((0, 0, sz / 2))
         return m
     parts = []
-    for c, e in shape_boxes(shape, size):
+    for c, e in shape_boxes(shape, size, state):
         b = trimesh.creation.box(extents=e)
         b.apply_translation(c)
         parts.append(b)

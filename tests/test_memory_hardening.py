@@ -109,6 +109,12 @@ def test_observe_refuses_a_frame_the_store_would_refuse_before_perception_sees_i
         assert st.scene_graph.to_dict() == before, "perception took a frame the store refused"
         if tracks is not None:
             assert len(st.perception.tracker.objects) == tracks
+        bad = synthetic_frame(T0 + 3 * S)
+        bad = Frame(bad.depth, K, bad.T_world_camera, bad.stamp_ns, rgb=bad.rgb, instance_ids=bad.instance_ids,
+                    labels={1: "wall", 2: "mug\udcff"})
+        with pytest.raises(InvalidInputError):
+            st.observe(bad)
+        assert st.scene_graph.to_dict() == before
         res = st.observe(synthetic_frame(T0 + 3 * S))
         assert {o.label for o in res.observations} == {"mug"}
         assert st.long_term.latest_stamp_ns == T0 + 3 * S

@@ -306,8 +306,14 @@ def test_rooms_joined_by_wide_opening_merge_only_when_contents_agree():
     assert len(seg.areas) == 2
     both_living = merge_same_type_rooms(seg, np.array([[2, 2], [6, 2]]), ["sofa", "tv_stand"])
     assert len(both_living.areas) == 1 and abs(both_living.areas[1] - sum(seg.areas.values())) < 1e-6
+    # One room empty: an opening framed by wall stubs on both sides (closed by a virtual wall)
+    # keeps two rooms (an empty open-plan kitchen is still a room); without that evidence (no
+    # virtual walls, e.g. a room cut at the inner corner of an L) the empty part merges.
     one_empty = merge_same_type_rooms(seg, np.array([[2, 2]]), ["sofa"])
-    assert len(one_empty.areas) == 1
+    assert seg.virtual is not None and len(one_empty.areas) == 2
+    import dataclasses
+    no_walls = dataclasses.replace(seg, virtual=None)
+    assert len(merge_same_type_rooms(no_walls, np.array([[2, 2]]), ["sofa"]).areas) == 1
     assert len(merge_same_type_rooms(seg, np.zeros((0, 2)), []).areas) == 2   # no evidence: keep
     kitchen_living = merge_same_type_rooms(seg, np.array([[2, 2], [6, 2]]), ["sofa", "fridge"])
     assert len(kitchen_living.areas) == 2

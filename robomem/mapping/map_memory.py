@@ -29,7 +29,7 @@ class MapSettings:
     ``decay`` (:class:`Decay` or None), ``stride`` (use every stride-th pixel),
     ``session_prior`` (probabilities (p_free, p_occupied)): at the start of every session after the
     first, voxel confidence is capped at these, so that what moved between sessions is
-    re-decided by a few new observations (2 hits / 4 misses with the defaults) instead of the
+    re-decided by the first new observations (1 hit / 1 miss with the defaults) instead of the
     9 misses a fully clamped voxel needs; None keeps full confidence."""
 
     resolution: float = 0.05
@@ -37,7 +37,7 @@ class MapSettings:
     discretize: bool = True
     decay: Optional[Decay] = None
     stride: int = 1
-    session_prior: Optional[tuple[float, float]] = (0.3, 0.8)
+    session_prior: Optional[tuple[float, float]] = (0.4, 0.58)
 
     def __post_init__(self) -> None:
         if self.session_prior is not None:

@@ -109,7 +109,7 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore):
         self._conn = connect(self.path, self.readonly, synchronous=synchronous, busy_timeout_s=busy_timeout_s,
                              max_bytes=max_bytes, cache_mb=cache_mb, verify=verify)
         self._writer_lock = None
-        if not self.readonly:
+        if not self.readonly and self.path != ":memory:":  # a scratch database has one connection only
             self._writer_lock = acquire_writer_lock(self.path, self._conn)
         self._origin: Optional[int] = None
         self.session_id: Optional[int] = None

@@ -191,6 +191,9 @@ def _check_identity(conn: sqlite3.Connection, path: Path) -> None:
             f"{path}: schema version {version} is newer than this robomem supports ({SCHEMA_VERSION})")
 
 
+MEMORY_PATH = ":memory:"
+
+
 def connect(path: str | os.PathLike, readonly: bool = False, *, synchronous: str = "FULL",
             busy_timeout_s: float = 10.0, max_bytes: int | None = None,
             migrate_to: int = SCHEMA_VERSION, cache_mb: int = 64, verify: bool = False) -> sqlite3.Connection:
@@ -201,11 +204,13 @@ def connect(path: str | os.PathLike, readonly: bool = False, *, synchronous: str
     migrations. Readers open with ``mode=ro`` and never write."""
     if synchronous not in ("FULL", "NORMAL", "EXTRA"):
         raise StoreError(f"synchronous must be FULL, NORMAL or EXTRA, got {synchronous!r}")
+    in_memory = os.fspath(path) == MEMORY_PATH
     p = Path(path)
-    kind = _classify(p)
+    kind = "new" if in_memory else _classify(p)
     if readonly and kind == "new":
         raise StoreError(f"{p}: no store to open read-only")
-    uri = p.resolve().as_uri() + ("?mode=ro" if readonly else "?mode=rwc")
+    # ":memory:" is SQLite's scratch database (gone at close); never a file of that name in the cwd.
+    uri = "file::memory:?mode=memory" if in_memory else p.resolve().as_uri() + ("?mode=ro" if readonly else "?mode=rwc")
     try:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False,
                                timeout=busy_timeout_s)
@@ -229,7 +234,7 @@ def connect(path: str | os.PathLike, readonly: bool = False, *, synchronous: str
                     f"{p}: schema version {version}; open it once writable to migrate to {SCHEMA_VERSION}")
             return conn
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode.lower() != "wal":
+        if mode.lower() != "wal" and not in_memory:
             raise StoreError(f"{p}: could not switch to WAL journaling (got {mode})")
         conn.execute("PRAGMA synchronous = %s" % synchronous)
         if max_bytes is not None:

@@ -75,8 +75,10 @@ class BeliefModel:
         self._lock = threading.Lock()
         self.reset()
 
-    def reset(self) -> None:
-        self._global: Optional[Hazard] = None
+    def reset(self, keep_prior: bool = False) -> None:
+        """Forget the per-label rates (and the pooled prior unless ``keep_prior``)."""
+        if not keep_prior:
+            self._global: Optional[Hazard] = None
         self._by_label: dict[str, tuple[Hazard, dict]] = {}
 
     def _per_object(self, where: str, params: tuple) -> dict:

@@ -187,9 +187,10 @@ class _Ctx:
             return []
         t = self.now if t_ns is None else t_ns
         ids = [p.object_id for p in ps]
-        info = self.v.objects_info(ids)
+        info = self.v.objects_info(ids, attributes=False)
         missed = self.v.last_missed(ids, before_ns=t)
-        seen = self.v.last_seen(ids)
+        # a current placement is the object's latest: its end is the last sighting
+        seen = {} if all(p.current or p.placement_id < 0 for p in ps) else self.v.last_seen(ids)
         out = []
         for p in ps:
             label, _, first = info.get(p.object_id, (p.label, {}, p.t_start_ns))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import weakref
 from typing import Iterable, Optional
 
@@ -40,10 +41,18 @@ def room_key(s: str) -> str:
     return ROOM_SYNONYMS.get(k, k)
 
 
-def _placement(r) -> Placement:
+def _placement(r, pos=None) -> Placement:
     n = int(r[10])
-    return Placement(r[0], r[1], r[2], r[3], r[4], np.array(r[5:8], dtype=np.float64), r[8], r[9], n,
-                     float(r[11]) / max(n, 1), bool(r[12]), r[13])
+    return Placement(r[0], r[1], r[2], r[3], r[4], np.array(r[5:8], dtype=np.float64) if pos is None else pos,
+                     r[8], r[9], n, float(r[11]) / max(n, 1), bool(r[12]), r[13])
+
+
+def _placements(rows) -> list[Placement]:
+    """Rows -> Placements with one (n, 3) array for all positions (per-row arrays dominate)."""
+    if not rows:
+        return []
+    xyz = np.array([r[5:8] for r in rows], dtype=np.float64)
+    return [_placement(r, xyz[i]) for i, r in enumerate(rows)]
 
 
 class StoreView:
@@ -56,16 +65,27 @@ class StoreView:
         self._key = None
         self._lock = threading.Lock()
         self._cache: dict = {}
+        self._slow_at = time.monotonic()
 
     # ------------------------------------------------------------------ caching
+    #: Derived data that needs a full scan (the belief's pooled prior, room boxes, the rooms of the
+    #: newest snapshot) is refreshed at most this often (wall-clock seconds) while another process
+    #: keeps writing; everything else is recomputed after every change.
+    SLOW_REFRESH_S = 30.0
+
     def refresh(self) -> None:
         c = self.lt.connection
         key = (c.execute("PRAGMA data_version").fetchone()[0], c.total_changes)
         with self._lock:
             if key != self._key:
                 self._key = key
-                self._cache = {}
-                self.belief.reset()
+                now = time.monotonic()
+                slow_ok = now - self._slow_at < self.SLOW_REFRESH_S
+                keep = {k: v for k, v in self._cache.items() if k in ("room_boxes", "rooms")} if slow_ok else {}
+                self._cache = keep
+                self.belief.reset(keep_prior=slow_ok)
+                if not slow_ok:
+                    self._slow_at = now
 
     def _cached(self, name: str, fn):
         v = self._cache.get(name)
@@ -156,14 +176,15 @@ class StoreView:
         return self._cached("sessions", self.lt.sessions)
 
     # ------------------------------------------------------------------ objects
-    def objects_info(self, ids: list[int]) -> dict:
-        """object id -> (label, attributes dict, first_seen_ns)."""
+    def objects_info(self, ids: list[int], attributes: bool = True) -> dict:
+        """object id -> (label, attributes dict ({} unless ``attributes``), first_seen_ns)."""
         out = {}
+        col = "attributes" if attributes else "'{}'"
         for chunk in _chunks(ids):
             q = ",".join("?" * len(chunk))
             for oid, label, attrs, first in self.read(
-                    f"SELECT id, label, attributes, first_seen_ns FROM objects WHERE id IN ({q})", chunk):
-                out[oid] = (label, json.loads(attrs), first)
+                    f"SELECT id, label, {col}, first_seen_ns FROM objects WHERE id IN ({q})", chunk):
+                out[oid] = (label, json.loads(attrs) if attributes else {}, first)
         return out
 
     def object_ids(self, label: str) -> list[int]:
@@ -171,9 +192,9 @@ class StoreView:
 
     def current(self, label: str) -> list[Placement]:
         """Current (last known) placement of every object with ``label``."""
-        return [_placement(r) for r in self.read(
+        return _placements(self.read(
             f"SELECT {_COLS} FROM objects o JOIN placements p ON p.id = o.current_placement WHERE o.label = ?",
-            (label,))]
+            (label,)))
 
     def at(self, label: Optional[str], t_ns: int, ids: Optional[list[int]] = None) -> list[Placement]:
         """Latest placement begun at or before ``t_ns`` of each object with ``label`` (or ``ids``)."""

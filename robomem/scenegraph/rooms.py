@@ -45,6 +45,11 @@ ROOM_TYPE_VOTES: dict[str, tuple[str, float]] = {
     "coat_rack": ("hallway", 2.0), "umbrella": ("hallway", 0.3),
     # laundry
     "washing_machine": ("laundry", 3.0), "dryer": ("laundry", 3.0),
+    # contents of kitchens and bedrooms in the realistic houses
+    "kitchen_cabinet": ("kitchen", 2.0), "apple": ("kitchen", 0.3), "bread": ("kitchen", 0.3),
+    "cereal_box": ("kitchen", 0.3), "milk": ("kitchen", 0.3), "cheese": ("kitchen", 0.3),
+    "fork": ("kitchen", 0.2), "knife": ("kitchen", 0.2), "spoon": ("kitchen", 0.2),
+    "shirt": ("bedroom", 0.3), "jeans": ("bedroom", 0.3), "sock": ("bedroom", 0.3),
 }
 
 
@@ -74,6 +79,8 @@ class RoomSegmentation:
     origin: tuple[float, float]
     areas: dict
     centroids: dict
+    #: Cells of the virtual walls that closed wall-aligned openings (None when not computed).
+    virtual: Optional[np.ndarray] = None
 
     def room_map(self) -> RoomMap:
         return RoomMap(self.labels, self.resolution, self.origin)
@@ -120,6 +127,7 @@ def segment_rooms(grid, *, door_width: float = 1.0, min_room_area: float = 1.5,
         seed_free = seed_free & ~closed
     dt = ndimage.distance_transform_edt(seed_free) * res
     cores = _split_seeds(dt, res, door_width / 2.0, level_step, min_core_area)
+    cores = _orphan_seeds(cores, seed_free, res, min_room_area)
     # Grow inside the closed walls first, so a room fills up to its wall line before spilling
     # through a door or a gap in the map; then fill the doorways (split in their middle).
     labels = _grow(cores.astype(np.int32), free & ~closed)
@@ -141,7 +149,7 @@ def segment_rooms(grid, *, door_width: float = 1.0, min_room_area: float = 1.5,
         for k, cnt, (r, c) in zip(idx, counts, rc):
             areas[int(k)] = float(cnt * res * res)
             cents[int(k)] = (origin[0] + (c + 0.5) * res, origin[1] + (r + 0.5) * res)
-    return RoomSegmentation(labels, res, origin, areas, cents)
+    return RoomSegmentation(labels, res, origin, areas, cents, closed if max_opening > 0 else None)
 
 
 def virtual_walls(occupied: np.ndarray, res: float, max_opening: float, min_stub: float = 0.1,
@@ -163,16 +171,17 @@ def virtual_walls(occupied: np.ndarray, res: float, max_opening: float, min_stub
         thin = occ & ~pad[:H] & ~pad[2 * t:]
         res_mask = np.zeros_like(occ)
         for r in np.flatnonzero(thin.sum(axis=1) >= 2 * k):
-            row = thin[r]
+            trow = thin[r]
             orow = occ[r]
-            # Runs of thin wall cells along the row.
-            d = np.diff(np.r_[0, row.astype(np.int8), 0])
+            # Runs of occupied cells along the row whose last k cells next to a gap are thin: a
+            # wall continuing along the row up to the opening. Only the tip must be thin, so a
+            # short stub left of a wall where it meets a perpendicular wall counts too.
+            d = np.diff(np.r_[0, orow.astype(np.int8), 0])
             starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)   # [start, end)
-            good = (ends - starts) >= k
-            starts, ends = starts[good], ends[good]
             for e, s2 in zip(ends[:-1], starts[1:]):
                 gap = s2 - e
-                if 0 < gap <= gmax and not orow[e:s2].any():
+                if 0 < gap <= gmax and e - k >= 0 and s2 + k <= W and trow[e - k:e].all() \
+                        and trow[s2:s2 + k].all():
                     res_mask[r, e:s2] = True
         out |= res_mask.T if flip else res_mask
     return out
@@ -218,6 +227,29 @@ def _split_seeds(dt: np.ndarray, res: float, r0: float, step: float, min_core_ar
                     next_label += 1
         r += step
     return seeds
+
+
+def _orphan_seeds(cores: np.ndarray, seed_free: np.ndarray, res: float, min_area: float) -> np.ndarray:
+    """Add a seed for every closed-off free region (walls and virtual walls closing its doors) of
+    at least ``min_area`` m² that holds no core: a corridor narrower than ``door_width`` plus the
+    wall margins erodes away entirely, and without its own seed the rooms off it would share it
+    out among themselves."""
+    comp, n = ndimage.label(seed_free)
+    if n == 0:
+        return cores
+    sizes = np.bincount(comp.ravel(), minlength=n + 1) * res * res
+    has_core = np.zeros(n + 1, bool)
+    has_core[comp[cores > 0]] = True
+    orphan = (sizes >= min_area) & ~has_core
+    orphan[0] = False
+    if not orphan.any():
+        return cores
+    cores = cores.copy()
+    nxt = int(cores.max()) + 1
+    for c in np.flatnonzero(orphan):
+        cores[comp == c] = nxt
+        nxt += 1
+    return cores
 
 
 def _grow(labels: np.ndarray, free: np.ndarray, max_steps: int = 1 << 30) -> np.ndarray:
@@ -357,6 +389,27 @@ def update_room_types(graph: SceneGraph, votes: Optional[dict] = None) -> None:
         a["room_type"], a["room_type_confidence"] = infer_room_type(labels, votes)
 
 
+def _walled_pairs(labels: np.ndarray, virtual: Optional[np.ndarray]) -> dict:
+    """(p, q) -> True when most of the boundary between rooms p and q runs along a virtual wall
+    (an opening framed by wall stubs on both sides)."""
+    if virtual is None or not virtual.any():
+        return {}
+    near = ndimage.binary_dilation(virtual, iterations=2)
+    tot: Counter = Counter()
+    hit: Counter = Counter()
+    for a, b, va, vb in ((labels[:, :-1], labels[:, 1:], near[:, :-1], near[:, 1:]),
+                         (labels[:-1, :], labels[1:, :], near[:-1, :], near[1:, :])):
+        msk = (a != b) & (a > 0) & (b > 0)
+        if not msk.any():
+            continue
+        lo, hi = np.minimum(a[msk], b[msk]), np.maximum(a[msk], b[msk])
+        v = (va | vb)[msk]
+        for p, q, w in zip(lo.tolist(), hi.tolist(), v.tolist()):
+            tot[(p, q)] += 1
+            hit[(p, q)] += int(w)
+    return {k: hit[k] >= 0.5 * n for k, n in tot.items()}
+
+
 def merge_same_type_rooms(seg: RoomSegmentation, object_xy: np.ndarray, object_labels: list,
                           *, min_opening: float = 1.5, votes: Optional[dict] = None) -> RoomSegmentation:
     """Merge neighbouring rooms joined by an opening wider than a door (``min_opening`` metres of
@@ -366,6 +419,7 @@ def merge_same_type_rooms(seg: RoomSegmentation, object_xy: np.ndarray, object_l
     labels = seg.labels.copy()
     rm = RoomMap(labels, seg.resolution, seg.origin)
     xy = np.asarray(object_xy, dtype=np.float64).reshape(-1, 2)
+    walled = _walled_pairs(labels, seg.virtual)
     for _ in range(50):
         rooms = rm.room_at(xy) if len(xy) else np.zeros(0, int)
         types = {}
@@ -376,6 +430,8 @@ def merge_same_type_rooms(seg: RoomSegmentation, object_xy: np.ndarray, object_l
             if c < min_opening:
                 continue
             tp, tq = types.get(p, "unknown"), types.get(q, "unknown")
+            if "unknown" in (tp, tq) and walled.get((min(p, q), max(p, q)), False):
+                continue   # an opening between wall stubs: two rooms by architecture, even if one is empty
             if (tp == tq) != ("unknown" in (tp, tq)):   # same known type, or exactly one unknown
                 if best is None or c > best[0]:
                     best = (c, p, q)
@@ -399,4 +455,4 @@ def merge_same_type_rooms(seg: RoomSegmentation, object_xy: np.ndarray, object_l
         for k, cnt, (r, c) in zip(idx, counts, rc):
             areas[int(k)] = float(cnt * res * res)
             cents[int(k)] = (ox + (c + 0.5) * res, oy + (r + 0.5) * res)
-    return RoomSegmentation(labels, res, seg.origin, areas, cents)
+    return RoomSegmentation(labels, res, seg.origin, areas, cents, seg.virtual)

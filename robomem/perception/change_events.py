@@ -1,0 +1,155 @@
+"""Change detection of the tracker (see :mod:`robomem.perception.tracker`): misses from visibility
+evidence, disappearance, folding a provisional new sighting into the missing object it is (a
+move), and the events emitted. ``ChangeEventsMixin`` is mixed into :class:`ObjectTracker`."""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from robomem.frame import Frame
+from robomem.observations import EventKind, ObjectEvent
+from robomem.perception.association import _box_inside_share, _obj_desc, appearance_cost
+from robomem.perception.segments import UNLABELLED
+from robomem.perception.visibility import Visibility, check_visibility, frame_evidence_maps
+from robomem.pose import invert_pose
+
+from robomem.perception.tracker_types import DISAPPEARED, PRESENT, TrackedObject  # noqa: F401
+
+
+class ChangeEventsMixin:
+    """Change-event steps of :class:`~robomem.perception.tracker.ObjectTracker` (uses its state)."""
+
+    def _retry_folds(self, stamp: int) -> list[ObjectEvent]:
+        events: list[ObjectEvent] = []
+        for oid in sorted(self._pending_folds):
+            o = self.objects.get(oid)
+            if o is None or not self._is_missing(o):
+                self._pending_folds.discard(oid)
+                continue
+            y = self._provisional_for(o)
+            if y is not None:
+                self._pending_folds.discard(oid)
+                events.extend(self._fold(o, y, stamp))
+        return events
+
+    # -- association ----------------------------------------------------------------------------
+
+    def _miss_evidence(self, frame: Frame, matched: set, stamp: int, other_mask=None) -> list[ObjectEvent]:
+        events: list[ObjectEvent] = []
+        T_cw = invert_pose(frame.T_world_camera)
+        cam = frame.T_world_camera[:3, 3]
+        max_range = self.visibility_settings.get("max_range", 6.0)
+        cand = [o for o in self.objects.values() if o.object_id not in matched and o.state == PRESENT]
+        if not cand:
+            return events
+        # Cheap vectorised reject before projecting points: box beyond range, or its bounding
+        # sphere entirely behind the camera or outside the field of view.
+        bmin = np.array([o.bbox_min for o in cand])
+        bmax = np.array([o.bbox_max for o in cand])
+        near = np.linalg.norm(np.clip(cam, bmin, bmax) - cam, axis=1) <= max_range
+        c = 0.5 * (bmin + bmax)
+        rad = 0.5 * np.linalg.norm(bmax - bmin, axis=1)
+        R, t = T_cw[:3, :3], T_cw[:3, 3]
+        pc = c @ R.T + t
+        K = frame.intrinsics
+        zc = np.maximum(pc[:, 2], 1e-6)
+        half_w = (K.width / 2.0) / K.fx
+        half_h = (K.height / 2.0) / K.fy
+        slack = rad / zc
+        in_fov = ((pc[:, 2] + rad > 0.05) & (np.abs(pc[:, 0] / zc) <= half_w + slack)
+                  & (np.abs(pc[:, 1] / zc) <= half_h + slack)) | (pc[:, 2] <= rad)
+        # Newcomers seen in this frame (appeared or moved here after ``o`` was last seen) that now
+        # fill most of ``o``'s box, or sit mostly inside it, have displaced it: a bag put where a
+        # book lay. Two solid things do not share the space.
+        newcomers = [self.objects[i] for i in matched if i in self.objects and self.objects[i].label != UNLABELLED]
+        maps = None
+        for o, ok in zip(cand, near & in_fov):
+            if self.objects.get(o.object_id) is not o or o.state != PRESENT:
+                continue  # folded into an older object (moved) earlier in this loop
+            if o.label != UNLABELLED and any(
+                    n.placed_ns > o.last_seen_ns and n.label != o.label
+                    and max(_box_inside_share(o.bbox_min, o.bbox_max, n.bbox_min, n.bbox_max, 0.0),
+                            _box_inside_share(n.bbox_min, n.bbox_max, o.bbox_min, o.bbox_max, 0.0)) >= 0.5
+                    for n in newcomers):
+                o.misses += 1
+                if o.misses >= self.misses_to_disappear:
+                    o.state = DISAPPEARED
+                    events.extend(self._on_disappeared(o, stamp))
+                continue
+            if not ok:
+                continue
+            if maps is None:
+                maps = frame_evidence_maps(frame, other_mask, self.evidence_window)
+            vis = check_visibility(frame, o.points, T_camera_world=T_cw, other_mask=maps[1],
+                                   depth_min3=maps[0], **self.visibility_settings)
+            if vis is Visibility.SEEN_THROUGH:
+                o.misses += 1
+                if o.misses >= self.misses_to_disappear:
+                    o.state = DISAPPEARED
+                    events.extend(self._on_disappeared(o, stamp))
+                elif o.misses >= self.misses_to_fold:
+                    # Its old place looks empty and a same-label object has turned up elsewhere since
+                    # it was last seen: the same evidence that makes an unmatched segment a move.
+                    events.extend(self._fold_provisional(o, stamp))
+        return events
+
+    def _provisional_for(self, o: TrackedObject) -> Optional[TrackedObject]:
+        # A provisional object first seen in a later session than ``o`` was last seen, with the same
+        # label, is ``o`` at its new place (the new place was seen before the old place was empty).
+        # Which provisional is which missing object: Hungarian on appearance over all of them.
+        if o.label == UNLABELLED:
+            return None
+        cands = [y for y in self.objects.values()
+                 if y is not o and y.label == o.label and y.state == PRESENT and y.first_session > o.last_session
+                 and y.first_seen_ns > o.last_seen_ns]
+        if not cands:
+            return None
+        olds = [o] + [x for x in self._old_pool(o.label, {y.object_id for y in cands}) if x is not o]
+        odesc = [_obj_desc(x) for x in olds]
+        cost = np.full((len(cands), len(olds)), np.inf)
+        for a, y in enumerate(cands):
+            yd = _obj_desc(y)
+            for b, x in enumerate(olds):
+                if y.first_session > x.last_session and y.first_seen_ns > x.last_seen_ns:
+                    cost[a, b] = appearance_cost(yd, odesc[b])
+        for a, b in self._hungarian(cost):
+            if b == 0:
+                return cands[a]
+        return None
+
+    def _fold_provisional(self, o: TrackedObject, stamp: int) -> list[ObjectEvent]:
+        y = self._provisional_for(o)
+        if y is None:
+            self._pending_folds.add(o.object_id)
+            return []
+        return self._fold(o, y, stamp)
+
+    def _on_disappeared(self, o: TrackedObject, stamp: int) -> list[ObjectEvent]:
+        y = self._provisional_for(o)
+        if y is None:
+            self._pending_folds.add(o.object_id)
+            return [self._event(EventKind.DISAPPEARED, o, stamp)]
+        return self._fold(o, y, stamp)
+
+    def _fold(self, o: TrackedObject, y: TrackedObject, stamp: int) -> list[ObjectEvent]:
+        """``y`` (provisional) is ``o`` moved: ``o`` takes ``y``'s geometry, ``y``'s id becomes an alias."""
+        prev = o.centroid.copy()
+        for name in ("points", "bbox_min", "bbox_max", "centroid", "color", "last_seen_ns", "last_session",
+                     "color_votes", "placed_ns", "rgb_sum", "rgb_weight"):
+            setattr(o, name, getattr(y, name))
+        o.num_observations += y.num_observations
+        o.misses = 0
+        o.state = PRESENT
+        del self.objects[y.object_id]
+        self.aliases[y.object_id] = o.object_id
+        for k, v in list(self.aliases.items()):
+            if v == y.object_id:
+                self.aliases[k] = o.object_id
+        return [self._event(EventKind.MOVED, o, stamp, previous=prev)]
+
+    @staticmethod
+    def _event(kind: EventKind, o: TrackedObject, stamp: int, previous=None) -> ObjectEvent:
+        return ObjectEvent(kind=kind, object_id=o.object_id, label=o.label, stamp_ns=stamp,
+                           position=o.centroid.copy(),
+                           previous_position=None if previous is None else np.asarray(previous).copy())

@@ -1,0 +1,275 @@
+"""Perception node: RGB + depth (+ optional instance image and labels from any detector) synchronised
+by timestamp, the camera pose from ``/tf`` (or a ``PoseStamped`` / ``Odometry`` topic fed into the
+same transform buffer), camera intrinsics from ``camera_info``; every frame goes into the memory
+(``MemoryNode.observe``) or, without a memory node, through the perception pipeline alone.
+
+Publishes, at most every ``publish_period_s``: ``map`` (``nav_msgs/OccupancyGrid``, latched),
+``voxels`` (occupied voxel centres, ``sensor_msgs/PointCloud2``), ``scene_graph``
+(``visualization_msgs/MarkerArray``, latched) and ``perception/stats`` (JSON counters).
+
+Malformed messages (wrong encoding, size mismatch, NaN pose, unknown frame, stale stamp) are
+logged, counted in the stats and dropped; the node keeps going."""
+from __future__ import annotations
+
+import json
+import queue
+from collections import deque
+import threading
+import time
+from typing import Optional
+
+import numpy as np
+from nav_msgs.msg import OccupancyGrid, Odometry
+from geometry_msgs.msg import PoseStamped
+from robomem_msgs.msg import InstanceLabels
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField
+from std_msgs.msg import String
+from tf2_msgs.msg import TFMessage
+from visualization_msgs.msg import MarkerArray
+
+from robomem.errors import InvalidInputError
+from robomem.frame import Frame
+from robomem.mapping import OccupancyOctree
+from robomem.perception import PerceptionPipeline
+from ros_nodes.base import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS, RobomemNode
+from ros_nodes.config import NODE_NAMES
+from ros_nodes.convert import (BadMessageError, camera_info_to_intrinsics, depth_to_metres, grid_to_msg,
+                               image_to_array, labels_from_msg, points_to_cloud, stamp_ns)
+from ros_nodes.markers import graph_markers
+from ros_nodes.sync import ApproximateTimeSync
+from ros_nodes.tf_buffer import TfBuffer, UnknownFrameError
+
+_TF_STATIC_QOS = LATCHED_QOS
+
+
+class PerceptionNode(RobomemNode):
+    DEFAULTS = {
+        "world_frame": "map", "camera_frame": "",           # "" = the image header's frame_id
+        "pose_source": "tf",                                 # tf | pose | odom (the last two feed the TF buffer)
+        "use_instances": True, "slop_s": 0.02, "tf_tolerance_s": 0.05, "depth_scale_16u": 0.001,
+        "queue_size": 30, "resolution": 0.05, "max_range": 6.0, "map_stride": 2, "structure_every": 50,
+        "publish_period_s": 1.0, "grid_z_min": 0.1, "grid_z_max": 1.9,
+    }
+
+    def __init__(self, overrides: Optional[dict] = None, memory=None, **kwargs) -> None:
+        super().__init__(NODE_NAMES["perception"], overrides, **kwargs)
+        p = self.params
+        self.memory = memory
+        self.octree = OccupancyOctree(p["resolution"], max_range=p["max_range"])
+        # The map is filled here (every map_stride-th pixel), not by the pipeline (full resolution):
+        # at 15 Hz on a loaded CPU the full-resolution insert alone would take most of the budget.
+        self.pipeline = PerceptionPipeline(octree=None, structure_every=0)
+        self.tf = TfBuffer()
+        self.intrinsics = None
+        self.counts = {"synced": 0, "processed": 0}
+        self._queue: queue.Queue = queue.Queue(maxsize=int(p["queue_size"]))
+        n = 4 if p["use_instances"] else 2
+        self.sync = ApproximateTimeSync(n, int(p["slop_s"] * 1e9), self._on_set, queue_size=10)
+        self.create_subscription(Image, "camera/rgb", lambda m: self._offer(0, m), SENSOR_QOS)
+        self.create_subscription(Image, "camera/depth", lambda m: self._offer(1, m), SENSOR_QOS)
+        if p["use_instances"]:
+            self.create_subscription(Image, "camera/instances", lambda m: self._offer(2, m), SENSOR_QOS)
+            self.create_subscription(InstanceLabels, "camera/labels", lambda m: self._offer(3, m), RELIABLE_QOS)
+        self.create_subscription(CameraInfo, "camera/camera_info", self._on_info, SENSOR_QOS)
+        self.create_subscription(TFMessage, "/tf", lambda m: self._on_tf(m, False), RELIABLE_QOS)
+        self.create_subscription(TFMessage, "/tf_static", lambda m: self._on_tf(m, True), _TF_STATIC_QOS)
+        if p["pose_source"] == "pose":
+            self.create_subscription(PoseStamped, "camera/pose", self._on_pose, SENSOR_QOS)
+        elif p["pose_source"] == "odom":
+            self.create_subscription(Odometry, "odom", self._on_odom, SENSOR_QOS)
+        elif p["pose_source"] != "tf":
+            raise InvalidInputError(f"pose_source must be tf, pose or odom, got {p['pose_source']!r}")
+        self.pub_grid = self.create_publisher(OccupancyGrid, "map", LATCHED_QOS)
+        self.pub_cloud = self.create_publisher(PointCloud2, "voxels", RELIABLE_QOS)
+        self.pub_markers = self.create_publisher(MarkerArray, "scene_graph", LATCHED_QOS)
+        self.pub_stats = self.create_publisher(String, "perception/stats", RELIABLE_QOS)
+        self._changed = False
+        self._last_pub = 0.0
+        self._cpu: deque = deque(maxlen=1000)     # per processed frame: this thread's CPU seconds
+        self._wall: deque = deque(maxlen=1000)
+        self._last_structure = 0
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=self._work, name="robomem-perception", daemon=True)
+        self._worker.start()
+
+    # ------------------------------------------------------------------ inputs (executor threads)
+    def _offer(self, stream: int, msg) -> None:
+        self.sync.add(stream, stamp_ns(msg.header), msg)
+
+    def _on_set(self, *msgs) -> None:
+        self.counts["synced"] += 1
+        try:
+            self._queue.put_nowait(msgs)
+        except queue.Full:
+            self.drop("frame (processing queue full)", RuntimeError(f"queue of {self._queue.maxsize} is full"))
+
+    def _on_info(self, msg) -> None:
+        try:
+            self.intrinsics = camera_info_to_intrinsics(msg)
+        except BadMessageError as exc:
+            self.drop("camera_info", exc)
+
+    def _on_tf(self, msg, static: bool) -> None:
+        for t in msg.transforms:
+            r, tr = t.transform.rotation, t.transform.translation
+            try:
+                self.tf.set_transform(t.header.frame_id, t.child_frame_id, stamp_ns(t.header),
+                                      (tr.x, tr.y, tr.z), (r.x, r.y, r.z, r.w), static=static)
+            except InvalidInputError as exc:
+                self.drop("transform", exc)
+
+    def _on_pose(self, msg) -> None:
+        camera = self.params["camera_frame"] or "camera_optical"
+        p, q = msg.pose.position, msg.pose.orientation
+        try:
+            self.tf.set_transform(msg.header.frame_id or self.params["world_frame"], camera, stamp_ns(msg.header),
+                                  (p.x, p.y, p.z), (q.x, q.y, q.z, q.w))
+        except InvalidInputError as exc:
+            self.drop("pose", exc)
+
+    def _on_odom(self, msg) -> None:
+        p, q = msg.pose.pose.position, msg.pose.pose.orientation
+        try:
+            self.tf.set_transform(msg.header.frame_id or self.params["world_frame"], msg.child_frame_id or "base_link",
+                                  stamp_ns(msg.header), (p.x, p.y, p.z), (q.x, q.y, q.z, q.w))
+        except InvalidInputError as exc:
+            self.drop("odometry", exc)
+
+    # ------------------------------------------------------------------ processing (worker thread)
+    def _frame(self, msgs) -> Frame:
+        rgb_msg, depth_msg = msgs[0], msgs[1]
+        deadline = time.monotonic() + 0.2      # camera_info / transforms may arrive just after the images
+        while self.intrinsics is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        K = self.intrinsics
+        if K is None:
+            raise BadMessageError("no camera_info received yet")
+        rgb = image_to_array(rgb_msg, ("rgb8", "bgr8"), "rgb")
+        depth = depth_to_metres(depth_msg, self.params["depth_scale_16u"])
+        ids, labels = None, {}
+        if len(msgs) == 4:
+            ids = image_to_array(msgs[2], ("16UC1", "mono16", "32SC1", "mono8", "8UC1"), "instances")
+            labels = labels_from_msg(msgs[3])
+            if ids.dtype.kind == "i" and ids.size and ids.min() < 0:
+                raise BadMessageError("instances: negative instance ids")
+        for name, a in (("rgb", rgb), ("depth", depth), ("instances", ids)):
+            if a is not None and a.shape[:2] != K.shape:
+                raise BadMessageError(f"{name} is {a.shape[1]}x{a.shape[0]}, camera_info says {K.width}x{K.height}")
+        t = stamp_ns(depth_msg.header)
+        camera = self.params["camera_frame"] or depth_msg.header.frame_id
+        T = self._lookup(camera, t)
+        return Frame(depth=depth, intrinsics=K, T_world_camera=T, stamp_ns=t, rgb=rgb,
+                     instance_ids=ids, labels=labels)
+
+    def _lookup(self, camera: str, t: int):
+        world = self.params["world_frame"]
+        tol = int(self.params["tf_tolerance_s"] * 1e9)
+        deadline = time.monotonic() + 0.2
+        while True:
+            try:
+                return self.tf.lookup(world, camera, t, tol)
+            except UnknownFrameError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.005)      # the transform for this stamp may still be on its way
+                    continue
+                raise
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                msgs = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                msgs = None
+            if msgs is not None:
+                self._process(msgs)
+            idle = self._queue.empty()
+            n = self.pipeline.frames_processed
+            every = int(self.params["structure_every"])
+            if n > self._last_structure and ((idle and self._changed) or (every > 0 and n - self._last_structure >= every)):
+                self._structure()
+            if self._changed and (idle or time.monotonic() - self._last_pub >= 5 * self.params["publish_period_s"]) \
+                    and time.monotonic() - self._last_pub >= self.params["publish_period_s"]:
+                self.publish_outputs()
+
+    def _process(self, msgs) -> None:
+        c0, w0 = time.thread_time(), time.perf_counter()
+        try:
+            frame = self._frame(msgs)
+            if self.memory is not None:
+                self.memory.observe(frame)
+            else:
+                self.pipeline.process(frame)
+            # Only this worker thread touches the octree: no lock (queries are not held up).
+            self.octree.insert_depth(frame.depth, frame.intrinsics, frame.T_world_camera,
+                                     stride=int(self.params["map_stride"]), stamp_ns=frame.stamp_ns)
+        except (ValueError, UnknownFrameError) as exc:   # robomem errors are ValueErrors
+            self.drop(_kind(exc), exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - a bug must not kill the node; it is logged
+            self.drop("frame (internal error)", exc)
+            return
+        self.counts["processed"] += 1
+        self._cpu.append(time.thread_time() - c0)
+        self._wall.append(time.perf_counter() - w0)
+        self._changed = True
+
+    def _structure(self) -> None:
+        pl = self.pipeline
+        if not self.octree.num_voxels:
+            return
+        grid = self.octree.project_2d(pl.floor_z + pl.room_band[0], pl.floor_z + pl.room_band[1])
+        with self._locked():          # the graph changes: queries read its rooms
+            pl.update_structure(grid)
+        self._last_structure = self.pipeline.frames_processed
+
+    def _locked(self):
+        return self.memory.lock if self.memory is not None else _NoLock()
+
+    def publish_outputs(self) -> None:
+        """Publish the grid, the voxel cloud, the scene-graph markers and the stats (worker thread)."""
+        p = self.params
+        now = self.get_clock().now().nanoseconds
+        # Called from the worker thread, the only writer of the octree and the graph: no lock needed.
+        grid = self.octree.project_2d(p["grid_z_min"], p["grid_z_max"]) if self.octree.num_voxels else None
+        pts = self.octree.occupied_voxels()
+        markers = graph_markers(self.pipeline.scene_graph, p["world_frame"], now)
+        if grid is not None:
+            self.pub_grid.publish(grid_to_msg(OccupancyGrid, grid, p["world_frame"], now))
+        self.pub_cloud.publish(points_to_cloud(PointCloud2, PointField, pts, p["world_frame"], now))
+        self.pub_markers.publish(markers)
+        self.publish_stats()
+        self._changed = False
+        self._last_pub = time.monotonic()
+
+    def stats(self) -> dict:
+        return {**self.counts, "sync_dropped": self.sync.dropped, "queued": self._queue.qsize(),
+                "dropped": dict(self.dropped), "objects": self.pipeline.scene_graph.num_nodes("object"),
+                "rooms": self.pipeline.scene_graph.num_nodes("room"),
+                "cpu_ms_p50": round(1e3 * float(np.median(self._cpu)), 2) if self._cpu else None,
+                "wall_ms_p50": round(1e3 * float(np.median(self._wall)), 2) if self._wall else None}
+
+    def publish_stats(self) -> None:
+        self.pub_stats.publish(String(data=json.dumps(self.stats())))
+
+    def destroy_node(self) -> None:
+        self._stop.set()
+        self._worker.join(timeout=5.0)
+        super().destroy_node()
+
+
+class _NoLock:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _kind(exc: Exception) -> str:
+    msg = str(exc)
+    if isinstance(exc, UnknownFrameError):
+        return "frame (unknown or unconnected camera frame)"
+    for key in ("encoding", "bytes", "camera_info says", "NaN", "stale", "older", "step"):
+        if key in msg:
+            return f"frame ({key})"
+    return f"frame ({type(exc).__name__})"

@@ -1,0 +1,92 @@
+"""``robomem-ros``: start any set of robomem nodes in one process on a MultiThreadedExecutor.
+
+    robomem-ros --nodes bridge,perception,memory,query --ros-args --params-file config/robomem.yaml
+
+Arguments after ``--ros-args`` are ROS arguments with their usual meaning (``--params-file``,
+``-p name:=value``, ``-r`` remaps); without a ``--params-file`` the packaged
+``config/robomem.yaml`` is used, the file both launch files read. In one process the perception
+and query nodes share the memory node's store; a query node started without a memory node opens
+the store read-only."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Optional
+
+from ros_nodes.config import NODE_NAMES, default_config
+
+ORDER = ("perception", "memory", "query", "bridge")
+
+
+def split_args(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(own arguments, ROS arguments starting with ``--ros-args``)."""
+    if "--ros-args" in argv:
+        k = argv.index("--ros-args")
+        return argv[:k], argv[k:]
+    return argv, []
+
+
+def build_nodes(names: list[str], context=None) -> list:
+    """Create the named nodes (see :data:`ORDER`) wired to each other; returns them in start order."""
+    from ros_nodes.memory_node import MemoryNode
+    perc = mem = None
+    nodes = []
+    if "perception" in names:
+        from ros_nodes.perception_node import PerceptionNode
+        perc = PerceptionNode(context=context)
+        nodes.append(perc)
+    if "memory" in names:
+        mem = MemoryNode(perception=perc.pipeline if perc is not None else None, context=context)
+        nodes.append(mem)
+        if perc is not None:
+            perc.memory = mem
+    if "query" in names:
+        from ros_nodes.query_node import QueryNode
+        nodes.append(QueryNode(memory=mem, context=context))
+    if "bridge" in names:
+        from ros_nodes.bridge_node import SimBridgeNode
+        nodes.append(SimBridgeNode(context=context))
+    return nodes
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    own, ros_args = split_args(argv)
+    ap = argparse.ArgumentParser(prog="robomem-ros", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--nodes", default="perception,memory,query",
+                    help=f"comma-separated subset of {','.join(ORDER)} (default: perception,memory,query)")
+    ap.add_argument("--threads", type=int, default=4, help="executor threads")
+    args = ap.parse_args(own)
+    names = [n.strip() for n in args.nodes.split(",") if n.strip()]
+    bad = [n for n in names if n not in NODE_NAMES]
+    if bad or not names:
+        ap.error(f"unknown node(s) {bad}; choose from {', '.join(ORDER)}")
+    if "--params-file" not in ros_args:
+        ros_args = (ros_args or ["--ros-args"]) + ["--params-file", str(default_config())]
+
+    import rclpy
+    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+
+    rclpy.init(args=["robomem-ros", *ros_args])
+    nodes = []
+    try:
+        nodes = build_nodes(names)
+        ex = MultiThreadedExecutor(num_threads=max(2, args.threads))
+        for n in nodes:
+            ex.add_node(n)
+        nodes[0].get_logger().info(f"robomem-ros running: {', '.join(n.get_name() for n in nodes)}")
+        try:
+            ex.spin()
+        except (KeyboardInterrupt, ExternalShutdownException):
+            pass
+        ex.shutdown()
+    finally:
+        rank = {"robomem_perception": 0, "robomem_memory": 9}   # stop perception first, close the store last
+        for n in sorted(nodes, key=lambda n: rank.get(n.get_name(), 5)):
+            n.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
