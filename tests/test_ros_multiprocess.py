@@ -57,6 +57,8 @@ def test_bridge_and_stack_processes_answer_queries_and_publish_map(ros_graph):  
             n.create_subscription(String, "bridge/stats", lambda m: got.__setitem__("sent", json.loads(m.data)["sent"]),
                                   RELIABLE_QOS)
             n.create_subscription(Bool, "bridge/done", lambda m: got.__setitem__("done", m.data), LATCHED_QOS)
+            got["answers"] = []
+            n.create_subscription(String, "memory/answers", lambda m: got["answers"].append(m.data), RELIABLE_QOS)
             n.create_subscription(OccupancyGrid, "map", lambda m: got.__setitem__("grid", m), LATCHED_QOS)
             n.create_subscription(MarkerArray, "scene_graph", lambda m: got.__setitem__("markers", m), LATCHED_QOS)
             cli = n.create_client(Query, "query")
@@ -71,7 +73,18 @@ def test_bridge_and_stack_processes_answer_queries_and_publish_map(ros_graph):  
             # a fourth process records the stack's outputs to MCAP while we ask
             rec = subprocess.Popen([sys.executable, "-m", "ros_nodes.cli", "record", str(tmp / "rec")],
                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            c.wait_for(lambda: n.count_subscribers("/memory/answers") >= 1, 60, "the recorder to subscribe")
+            c.wait_for(lambda: n.count_subscribers("/memory/answers") >= 2, 60, "the recorder to subscribe")
+            # Discovery is per pair of endpoints: the recorder counting as a subscriber here does not
+            # mean the query node's publisher has matched it yet. Ask until an answer reaches this
+            # process (which subscribed earlier), then give the recorder's match a moment.
+            warm = c.call(cli, Query.Request(question="where is the sofa?"))
+            for _ in range(40):
+                if got["answers"]:
+                    break
+                warm = c.call(cli, Query.Request(question="where is the sofa?"))
+                time.sleep(0.25)
+            assert got["answers"], warm
+            time.sleep(1.0)
             truth = _ground_truth()
             checked = []
             for label, (pos, room_type) in sorted(truth.items()):
