@@ -184,36 +184,6 @@ def compute_ends_discrete_box(points, origin, res, max_range, lo, dims, seen, en
 
 
 @njit(cache=True)
-def compute_ends_discrete_box(points, origin, res, max_range, lo, dims, seen, ends, keys, flags):
-    """``compute_ends`` in discretized mode with the unique end voxels found through the bit grid
-    ``seen`` (uint8, one bit per cell, x fastest) over the key box [lo, lo + dims) that holds every
-    point's key (``point_key_bounds``); ``seen`` persists across the chunks of one scan."""
-    n = points.shape[0]
-    inv_res = 1.0 / res
-    ox, oy, oz = origin[0], origin[1], origin[2]
-    max_range32 = np.float32(max_range)
-    nx, ny = dims[0], dims[1]
-    m = 0
-    for i in range(n):
-        px, py, pz = np.float32(points[i, 0]), np.float32(points[i, 1]), np.float32(points[i, 2])
-        if not (np.isfinite(px) and np.isfinite(py) and np.isfinite(pz)):
-            continue
-        kx, ky, kz = coord_to_key(px, inv_res), coord_to_key(py, inv_res), coord_to_key(pz, inv_res)
-        if not (key_in_range(kx) and key_in_range(ky) and key_in_range(kz)):
-            continue
-        flat = ((kz - lo[2]) * ny + (ky - lo[1])) * nx + (kx - lo[0])
-        bit = np.uint8(1 << (flat & 7))
-        if seen[flat >> 3] & bit:
-            continue
-        seen[flat >> 3] |= bit
-        cx = np.float32(key_to_coord(kx, res))
-        cy = np.float32(key_to_coord(ky, res))
-        cz = np.float32(key_to_coord(kz, res))
-        m += _end_for(cx, cy, cz, ox, oy, oz, max_range, max_range32, inv_res, ends, keys, flags, m)
-    return ends, keys, flags, m
-
-
-@njit(cache=True)
 def depth_to_world(depth, stride, fx, fy, cx, cy, R, t):
     """World points (N, 3) float32 of the valid pixels (finite, > 0) of a depth image, every
     ``stride``-th pixel; optical-frame back-projection then ``R @ p + t`` in float64."""
