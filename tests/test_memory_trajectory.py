@@ -302,3 +302,23 @@ def test_summarise_splits_dwell_at_buckets_and_merges():
     assert pieces[(0, 1, 0, 0, 0)][2] == 0 and carry is None
     m = merge((0, 5, 5, 0.0, 0.0, 0.0, 1), (10, 20, 15, 4.0, 0.0, 0.0, 2))
     assert m[:3] == (0, 20, 20) and m[3] == pytest.approx(3.0) and m[6] == 3
+
+
+def test_v2_store_migrates_and_its_old_trajectory_is_summarised(tmp_path):
+    from robomem.memory.schema import SCHEMA_VERSION, connect
+    p = tmp_path / "v2.db"
+    c = connect(p, migrate_to=2)
+    rows = [(T0 + i * 30 * S, float(i % 5), 0.0, 0.0, 0.0, 1, "waypoint", None) for i in range(60)]  # 30 min
+    c.executemany("INSERT INTO trajectory(stamp_ns, x, y, z, yaw, room_id, kind, session_id) VALUES (?,?,?,?,?,?,?,?)",
+                  rows)
+    c.close()
+    with LongTermMemory(p) as lt:
+        assert lt.stats()["schema_version"] == SCHEMA_VERSION == 3
+        assert lt.robot_position_at(T0 + 60 * S).resolution_ns == 0  # kept as is until something is due
+        lt.ingest(trajectory=[TrajectoryPoint(T0 + 1800 * S, (0.0, 0.0, 0.0), 0.0, 1, "waypoint")])
+        st = lt.stats()
+        assert st["trajectory_summary"] > 0 and st["trajectory"] < 30
+        a = lt.robot_position_at(T0 + 60 * S + S // 2)
+        assert a.resolution_ns == 10 * MIN_NS and np.linalg.norm(a.position - [2.0, 0, 0]) <= TOL_M
+        (v,) = lt.room_visits(1)
+        assert v.t_enter_ns == T0 and v.t_exit_ns is None and v.resolution_ns == 10 * MIN_NS
