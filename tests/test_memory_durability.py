@@ -29,10 +29,10 @@ def writer_main(path: str, seed: int) -> None:
     from robomem.observations import EventKind, ObjectEvent, ObjectObservation
 
     rng = np.random.default_rng(seed)
-    # a trajectory schedule scaled down to the writer's data time (33 ms per batch), so that the
-    # kills also land in trajectory compactions (every ~6 batches) and tier merges
-    ltm = LongTermMemory(path, trajectory_resolution=TrajectoryResolution(
-        tiers=((11 * 10**9, 10**9), (13 * 10**9, 2 * 10**9), (20 * 10**9, 10 * 10**9)), step_ns=200_000_000))
+    # a trajectory schedule scaled down to the writer's data time (33 ms per batch, a few s per
+    # run), so that the kills also land in trajectory compactions (every ~3 batches) and tier merges
+    ltm = LongTermMemory(path, reorder_tolerance_ns=10**9, trajectory_resolution=TrajectoryResolution(
+        tiers=((2 * 10**9, 500_000_000), (3 * 10**9, 10**9), (5 * 10**9, 2 * 10**9)), step_ns=100_000_000))
     t = (ltm.latest_stamp_ns or T0) + 1_000_000
     homes = rng.uniform(-10, 10, (N_OBJECTS, 3))
     print("ready", flush=True)
@@ -166,7 +166,11 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_observation(tmp_path):
         # Nothing acknowledged is lost and nothing unacknowledged beyond one in-flight batch per kill appears.
         assert len(o) <= total <= len(o) + kills * max_batch
     acked = sum(len(a) for a in all_oids)
-    print(f"{kills} SIGKILLs, {acked} acknowledged observations, all present")
+    from robomem.memory import LongTermMemory
+    with LongTermMemory(path, readonly=True) as ltm:
+        n_sum = ltm.stats()["trajectory_summary"]
+    print(f"{kills} SIGKILLs, {acked} acknowledged observations, all present; {n_sum} trajectory summaries")
+    assert n_sum > 0, "the writers never compacted their trajectory: the kills did not cover compaction"
     assert acked > 1000, "the writers acknowledged too little for the test to mean anything"
 
 

@@ -86,9 +86,10 @@ class RobotQueries:
 
     def _summary_position_at(self, t: int) -> Optional[RobotPosition]:
         """Position at a summarised time: the cells the robot was in during the bucket holding ``t``
-        whose [first, last] time span contains ``t``; the one with most dwell wins."""
+        whose [first, last) time span contains ``t`` (a cell without dwell: [first, last]); the one
+        with most dwell wins."""
         rows = self._read("SELECT t0, t1, room_id, x, y, z, first_ns, last_ns, dwell_ns FROM trajectory_summary "
-                          "WHERE t0 <= ? AND t1 > ? AND first_ns <= ? AND (last_ns > ? OR last_ns = ?) "
+                          "WHERE t0 <= ? AND t1 > ? AND first_ns <= ? AND (last_ns > ? OR (last_ns = ? AND dwell_ns = 0)) "
                           "ORDER BY dwell_ns DESC, first_ns", (t, t, t, t, t))
         if not rows:
             return None
