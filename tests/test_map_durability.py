@@ -104,6 +104,7 @@ def test_sigkill_loop_never_leaves_a_broken_or_inconsistent_map(tmp_path):
             kb, vb = ref.leaves()
             oa, ob = np.lexsort(ka.T), np.lexsort(kb.T)
             assert np.array_equal(ka[oa], kb[ob]) and np.array_equal(va[oa], vb[ob]), f"kill {kill}: map differs"
+        print(f"kill {kill + 1}/{KILLS}: {acked} frames acknowledged, {n} stored, readable and equal", flush=True)
     print(f"{KILLS} SIGKILLs, {acked} frames acknowledged; the stored map was readable and equal to the "
           "consolidated state after every kill")
     assert acked >= KILLS, "the writers acknowledged too little for the test to mean anything"

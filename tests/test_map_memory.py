@@ -142,6 +142,10 @@ def test_the_map_is_written_on_its_own_rhythm_and_at_flush(tmp_path, settings, w
         stack.record(f.stamp_ns)
         stack.flush()                                           # an explicit flush writes the map too
         assert _stored_update_count(path) == 13
+        assert len(stack.map.dirty_blocks()[0]) == 0                 # nothing left to write
+        stack.map.insert(room_frame(13, T0 + 13 * 5 * 10**8))
+        keys, _ = stack.map.dirty_blocks()
+        assert len(keys) > 0 and stack.map.persist() == len(keys)   # looking does not lose them
         current = stack.map.octree.copy()
     with robomem.open(path, readonly=True) as ro:
         _same_map(ro.map.octree, current)

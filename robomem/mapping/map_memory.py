@@ -179,7 +179,7 @@ class MapMemory:
     def dirty_blocks(self) -> tuple[np.ndarray, np.ndarray]:
         """Keys and log-odds rows (copies) of the blocks that differ from what was last written.
         Only the blocks the octree reports as modified since the last write are compared."""
-        keys, rows = self._dirty()
+        keys, rows, _ = self._dirty()
         return keys.copy(), rows.copy()
 
     def _dirty(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
