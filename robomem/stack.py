@@ -89,13 +89,18 @@ class MemoryStack:
     Map (issue 11): ``map="auto"`` (default) gives the stack an occupancy map (:attr:`map`, a
     :class:`~robomem.mapping.map_memory.MapMemory`) that every observed frame updates before
     perception, that perception uses for rooms and places, and that is stored in the same file on
-    the consolidation rhythm and at session end (snapshot); ``map_resolution``, ``map_max_range``,
+    its own rhythm (``map_persist_interval_ns`` of data time, default 5 s, or
+    ``map_persist_frames`` frames; 0 = at every consolidation), at :meth:`flush`, at session end
+    (with a snapshot) and at :meth:`close`; ``map_resolution``, ``map_max_range``,
     ``map_discretize``, ``map_decay``, ``map_stride``, ``map_session_prior`` set it
-    (:class:`~robomem.mapping.map_memory.MapSettings`); ``map=None`` disables it.
+    (:class:`~robomem.mapping.map_memory.MapSettings`); ``map=None`` disables it. When rooms are
+    (re)segmented, stored current placements without a room get the room their position lies in.
 
     Durability: records are durable once consolidated (:meth:`flush`, the consolidation rhythm,
-    :meth:`end_session`, :meth:`close`); at most ``consolidation_interval_ns`` of data time is lost
-    on a crash."""
+    :meth:`end_session`, :meth:`close`); on a crash at most ``consolidation_interval_ns`` of data
+    time of records is lost, and the map loses the frames inserted since its last write (at most
+    ``map_persist_interval_ns`` of data time or ``map_persist_frames`` frames); the stored map is
+    always the map after a whole frame, never part of one."""
 
     def __init__(self, path: str | os.PathLike, readonly: bool = False, *, stm_capacity: int = 2048,
                  stm_half_life_ns: int = 30 * 10**9, consolidation_interval_ns: int = 10**9,
@@ -145,6 +150,8 @@ class MemoryStack:
         self._pending_traj: list = []
         self._pending_latest: Optional[int] = None
         self._pending_ids: set = set()    # object ids introduced by pending records
+        self._structure_seen = 0          # perception's structure_version whose rooms the store has
+        self._rooms_stale = False         # rooms (re)segmented since stored placements got theirs
         if not self.readonly:
             # novelty is judged against every keyframe already kept in the file, across sessions
             self.keyframe_policy.remember(self.long_term.kept_views())
@@ -219,6 +226,8 @@ class MemoryStack:
         p = self._perception  # map (issue 11): rooms/places from the whole session's map, then its snapshot
         if self.map is not None and not isinstance(p, (str, type(None))) and getattr(p, "octree", None) is not None:
             p.update_structure()
+            if self._note_structure():
+                self._fill_rooms()
         if self.map is not None:
             self.map.snapshot(self.long_term.session_id, stamp_ns)
         graph = scene_graph if scene_graph is not None else self.scene_graph
@@ -251,12 +260,37 @@ class MemoryStack:
         if self.map is not None:  # map (issue 11): depth into the octree first (DESIGN data flow)
             self.map.insert(frame)
         result = p.process(frame)
+        self._note_structure()
         T = frame.T_world_camera
         if room_id is None:
             room_id = self._room_of(T[:3, 3])
         self.record(frame.stamp_ns, result.observations, result.events, robot_position=T[:3, 3],
                     robot_yaw=math.atan2(T[1, 2], T[0, 2]), robot_room=room_id, image=frame.rgb)
         return result
+
+    def _note_structure(self) -> bool:
+        """Mark the stored rooms stale when perception (re)segmented rooms; True if it did."""
+        v = getattr(self._perception, "structure_version", 0)
+        if v != self._structure_seen:
+            self._structure_seen = v
+            self._rooms_stale = True
+        return self._rooms_stale
+
+    def _fill_rooms(self) -> int:
+        """Give the stored current placements that have no room the room their position lies in
+        (rooms from the scene graph's room map; positions outside every room stay without).
+        Returns how many got one."""
+        self._rooms_stale = False
+        g = self.scene_graph
+        rm = getattr(g, "room_map", None) if g is not None else None
+        if rm is None:
+            return 0
+        pids, xyz = self.long_term.current_placements_without_room()
+        if len(pids) == 0:
+            return 0
+        rooms = rm.room_at(xyz[:, :2])
+        ok = rooms > 0
+        return self.long_term.set_placement_rooms(pids[ok], rooms[ok])
 
     def _room_of(self, xyz: np.ndarray) -> Optional[int]:
         g = self.scene_graph
@@ -314,9 +348,12 @@ class MemoryStack:
         self._pending_ids |= batch_ids | {e.object_id for e in ev_rows if e.kind == EventKind.APPEARED}
         hi = int(stamps.max())
         self._pending_latest = hi if self._pending_latest is None else max(self._pending_latest, hi)
+        m = self.map
         if kf is not None or self.clock.due(stamp_ns):
-            self.flush()
+            self._flush(with_map=m is not None and m.settings.persist_interval_ns == 0)
             self.clock.mark(stamp_ns)
+        if m is not None and m.persist_due():  # map (issue 11): the map's own, slower rhythm
+            m.persist(self._pending_latest)
         if kf is not None:
             lt.store_keyframe(kf)
             self.keyframe_policy.taken(stamp_ns, visible, robot_position, robot_yaw, kf.descriptor)
@@ -328,11 +365,21 @@ class MemoryStack:
             self.keyframe_policy.remember(self.long_term.kept_views())
 
     def flush(self) -> Optional[IngestReport]:
-        """Consolidate pending short-term records into the long-term store (one transaction).
-        When it returns they are durable. On failure (e.g. disk full) they stay pending."""
+        """Consolidate pending short-term records into the long-term store (one transaction) and
+        write the map's changed blocks (another one). When it returns both are durable. On failure
+        (e.g. disk full) the records stay pending and the map blocks unwritten."""
+        return self._flush(with_map=True)
+
+    def _flush(self, with_map: bool) -> Optional[IngestReport]:
         self._writable()
-        if self.map is not None:  # map (issue 11): changed map blocks, on the same rhythm
+        if with_map and self.map is not None:  # map (issue 11): changed map blocks
             self.map.persist(self._pending_latest)
+        rep = self._ingest_pending()
+        if self._rooms_stale:  # map (issue 11): rooms were (re)segmented: stored placements learn theirs
+            self._fill_rooms()
+        return rep
+
+    def _ingest_pending(self) -> Optional[IngestReport]:
         if not (self._pending_obs or self._pending_events or self._pending_traj):
             return None
         rep = self.long_term.ingest_validated(concat_columns(self._pending_obs), self._pending_events,
@@ -374,7 +421,8 @@ class MemoryStack:
                            "long-term", p, kf, p.current)
 
     def _stm_answer(self, o: ObjectObservation, stored: Optional[WhereAnswer]) -> WhereAnswer:
-        return WhereAnswer(o.object_id, o.label, np.asarray(o.position, dtype=np.float64), o.room_id,
+        room = o.room_id if o.room_id is not None else self._room_of(np.asarray(o.position, dtype=np.float64))
+        return WhereAnswer(o.object_id, o.label, np.asarray(o.position, dtype=np.float64), room,
                            o.receptacle_id, o.stamp_ns, o.stamp_ns, "short-term",
                            stored.placement if stored else None, stored.keyframe_ids if stored else (), True)
 

@@ -3,7 +3,8 @@ the last consolidated state (issue 11).
 
 As a script (``python tests/test_map_durability.py writer PATH``) it is the writer: it reopens the
 store, continues the deterministic frame sequence where the stored map ends (the map's update
-count = frames stored), and consolidates every 2 frames, printing ``A n`` once n frames are durable."""
+count = frames stored), consolidates every 4 frames, printing ``A n`` once n frames are durable, and
+writes the map on its own rhythm too (every 3 frames), so kills also land in those writes."""
 from __future__ import annotations
 
 import os
@@ -40,11 +41,11 @@ def frame(i: int):
 def writer_main(path: str) -> None:
     import robomem
 
-    stack = robomem.open(path, perception=None, consolidation_interval_ns=10**18)
+    stack = robomem.open(path, perception=None, consolidation_interval_ns=10**18, map_persist_frames=3)
     i = stack.map.octree.update_count
     print("ready", i, flush=True)
     while True:
-        for _ in range(2):
+        for _ in range(4):
             f = frame(i)
             stack.map.insert(f)
             stack.record(f.stamp_ns, robot_position=[0, 0, 0])
@@ -85,7 +86,7 @@ def test_sigkill_loop_never_leaves_a_broken_or_inconsistent_map(tmp_path):
         while not lines and p.poll() is None and time.monotonic() < end:
             time.sleep(0.01)
         assert lines, p.stderr.read()
-        end = time.monotonic() + 20   # let the writer acknowledge something, then kill at a random moment
+        end = time.monotonic() + 40   # let the writer acknowledge something, then kill at a random moment
         while not any(x.startswith("A ") for x in lines) and p.poll() is None and time.monotonic() < end:
             time.sleep(0.01)
         time.sleep(rng.uniform(0.0, 0.5))
@@ -104,6 +105,7 @@ def test_sigkill_loop_never_leaves_a_broken_or_inconsistent_map(tmp_path):
             kb, vb = ref.leaves()
             oa, ob = np.lexsort(ka.T), np.lexsort(kb.T)
             assert np.array_equal(ka[oa], kb[ob]) and np.array_equal(va[oa], vb[ob]), f"kill {kill}: map differs"
+        print(f"kill {kill + 1}/{KILLS}: {acked} frames acknowledged, {n} stored, readable and equal", flush=True)
     print(f"{KILLS} SIGKILLs, {acked} frames acknowledged; the stored map was readable and equal to the "
           "consolidated state after every kill")
     assert acked >= KILLS, "the writers acknowledged too little for the test to mean anything"

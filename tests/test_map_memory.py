@@ -96,7 +96,7 @@ def test_stack_owns_a_map_that_is_stored_and_reopened_exactly(tmp_path):
 
 def test_reader_process_sees_the_consolidated_map(tmp_path):
     path = tmp_path / "m.db"
-    with robomem.open(path, perception=None, consolidation_interval_ns=0) as stack:
+    with robomem.open(path, perception=None, consolidation_interval_ns=0, map_persist_interval_ns=0) as stack:
         stack.begin_session("d", T0)
         for i in range(6):
             f = room_frame(i, T0 + i * 10**8)
@@ -110,6 +110,45 @@ def test_reader_process_sees_the_consolidated_map(tmp_path):
                                                          "PATH": "/usr/bin:/bin"})
         assert out.returncode == 0, out.stderr
         assert int(out.stdout.split()[-1]) == n_known
+
+
+def _stored_update_count(path) -> int:
+    with robomem.open(path, readonly=True) as ro:
+        return ro.map.octree.update_count
+
+
+@pytest.mark.parametrize("settings, writes_after", [
+    ({}, [11]),                                               # default: every 5 s of data time (frames 0.5 s apart)
+    ({"map_persist_frames": 4}, [4, 8, 12]),                  # every 4 frames (the interval is longer)
+    ({"map_persist_interval_ns": 10**9}, [3, 5, 7, 9, 11]),   # every 1 s of data time
+])
+def test_the_map_is_written_on_its_own_rhythm_and_at_flush(tmp_path, settings, writes_after):
+    path = tmp_path / "m.db"
+    with robomem.open(path, perception=None, consolidation_interval_ns=0, **settings) as stack:
+        stack.begin_session("d", T0)
+        written = []
+        for i in range(12):
+            f = room_frame(i, T0 + i * 5 * 10**8)
+            stack.map.insert(f)
+            stack.record(f.stamp_ns, robot_position=[0, 0, 0])  # records consolidate at every frame
+            n = _stored_update_count(path)
+            if n == i + 1:
+                written.append(n)
+            else:  # not written now: the stored map is an older whole frame
+                assert n < i + 1 and (not written or n == written[-1])
+        assert written == writes_after
+        f = room_frame(12, T0 + 12 * 5 * 10**8)
+        stack.map.insert(f)
+        stack.record(f.stamp_ns)
+        stack.flush()                                           # an explicit flush writes the map too
+        assert _stored_update_count(path) == 13
+        assert len(stack.map.dirty_blocks()[0]) == 0                 # nothing left to write
+        stack.map.insert(room_frame(13, T0 + 13 * 5 * 10**8))
+        keys, _ = stack.map.dirty_blocks()
+        assert len(keys) > 0 and stack.map.persist() == len(keys)   # looking does not lose them
+        current = stack.map.octree.copy()
+    with robomem.open(path, readonly=True) as ro:
+        _same_map(ro.map.octree, current)
 
 
 def test_all_invalid_depth_changes_nothing_and_stale_frames_are_refused(tmp_path):
@@ -166,6 +205,11 @@ def test_map_settings_are_validated():
         MapSettings(session_prior=(0.6, 0.8))
     with pytest.raises(InvalidInputError):
         MapSettings(stride=0)
+    for bad in (-1, 1.5, True, None):
+        with pytest.raises(InvalidInputError, match="persist_interval_ns"):
+            MapSettings(persist_interval_ns=bad)
+        with pytest.raises(InvalidInputError, match="persist_frames"):
+            robomem.open(":memory:", map_persist_frames=bad)
     with pytest.raises(InvalidMapError):
         MapMemory(MapSettings(resolution=-1))
     with pytest.raises(InvalidInputError):

@@ -13,7 +13,6 @@ from robomem.errors import InvalidInputError
 from robomem.frame import Frame
 from robomem.mapping import map_store
 from robomem.mapping.keys import BLOCK_BITS, BLOCK_SHIFT, points_to_keys
-from robomem.mapping.logodds import logodds
 from robomem.mapping.map_changes import MapChanges, diff_maps
 from robomem.mapping.octree import Decay, OccupancyOctree
 
@@ -30,7 +29,12 @@ class MapSettings:
     ``session_prior`` (probabilities (p_free, p_occupied)): at the start of every session after the
     first, voxel confidence is capped at these, so that what moved between sessions is
     re-decided by the first new observations (1 hit / 1 miss with the defaults) instead of the
-    9 misses a fully clamped voxel needs; None keeps full confidence."""
+    9 misses a fully clamped voxel needs; None keeps full confidence.
+
+    Persistence rhythm (see :class:`MapMemory`): ``persist_interval_ns`` (data time between two
+    writes of the changed blocks; 0 = at every consolidation of the memory, the old rhythm) and
+    ``persist_frames`` (also write once that many frames were inserted since the last write;
+    0 = no frame limit). Explicit flushes, session ends and close always write."""
 
     resolution: float = 0.05
     max_range: float = 6.0
@@ -38,8 +42,14 @@ class MapSettings:
     decay: Optional[Decay] = None
     stride: int = 1
     session_prior: Optional[tuple[float, float]] = (0.4, 0.58)
+    persist_interval_ns: int = 5 * 10**9
+    persist_frames: int = 0
 
     def __post_init__(self) -> None:
+        for name in ("persist_interval_ns", "persist_frames"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise InvalidInputError(f"map {name} must be a non-negative integer, got {v!r}")
         if self.session_prior is not None:
             pf, po = self.session_prior
             if not (0.0 < float(pf) < 0.5 < float(po) < 1.0):
@@ -53,11 +63,16 @@ class MapMemory:
     """The octree plus its persistence in a robomem store.
 
     ``attach(connection, readonly)`` binds it to the store's SQLite connection and loads the
-    stored map. A writer then calls :meth:`insert` per frame, :meth:`persist` on the consolidation
-    rhythm (writes only the blocks whose log-odds changed since the last write, in one
-    transaction) and :meth:`snapshot` at session end. Listeners added with
-    :meth:`add_listener` receive the :class:`MapChanges` since the previous snapshot whenever a
-    snapshot is taken."""
+    stored map. A writer then calls :meth:`insert` per frame, :meth:`persist` when
+    :meth:`persist_due` says so (the settings' rhythm) and whenever everything must be durable
+    (writes only the blocks whose log-odds changed since the last write, in one transaction) and
+    :meth:`snapshot` at session end. Listeners added with :meth:`add_listener` receive the
+    :class:`MapChanges` since the previous snapshot whenever a snapshot is taken.
+
+    Crash safety: the stored map is always the map as it was after some whole frame (its
+    ``update_count`` says which), never part of a frame; a crash loses the frames inserted since
+    the last write (at most ``persist_interval_ns`` of data time or ``persist_frames`` frames,
+    whichever comes first, when the writer follows :meth:`persist_due`)."""
 
     def __init__(self, settings: Optional[MapSettings] = None) -> None:
         self.settings = settings or MapSettings()
@@ -65,8 +80,11 @@ class MapMemory:
         self.octree = OccupancyOctree(s.resolution, max_range=s.max_range, decay=s.decay)
         self._conn: Optional[sqlite3.Connection] = None
         self.readonly = True
-        self._shadow_keys = np.zeros(0, np.int64)     # block keys as last written, slot order
-        self._shadow = np.zeros((0, 512), np.float32)  # their log-odds as last written
+        self._shadow = np.zeros((0, 512), np.float32)  # log-odds as last written, by block index
+        self._shadow_n = 0                              # blocks covered by the shadow
+        self._unwritten = np.zeros(0, np.int64)         # modified block indices taken but not yet written
+        self._frames_at_write = 0                       # frames_inserted at the last write
+        self._mark_ns: Optional[int] = None             # data time of the last write (or first frame since)
         self._since_snapshot: set[int] = set()          # blocks whose states differ from the last snapshot
         self._snap_update = 0                            # octree update_count at the last snapshot
         self._listeners: list[Callable[[MapChanges], None]] = []
@@ -116,8 +134,13 @@ class MapMemory:
         self._mark_written()
 
     def _mark_written(self) -> None:
-        keys, rows = map_store.block_arrays(self.octree)
-        self._shadow_keys, self._shadow = keys.copy(), rows.copy()
+        """The whole current map counts as written (after a load)."""
+        _, rows = self.octree.blocks(copy=False)
+        self._shadow, self._shadow_n = rows.copy(), len(rows)
+        self.octree.take_modified_blocks()
+        self._unwritten = np.zeros(0, np.int64)
+        self._frames_at_write = self.frames_inserted
+        self._mark_ns = self.octree.last_stamp_ns
 
     # ------------------------------------------------------------------ writing
     def insert(self, frame: Frame) -> int:
@@ -127,7 +150,7 @@ class MapMemory:
             raise InvalidInputError(f"insert() needs a robomem.Frame, got {type(frame).__name__}")
         if not frame.valid_mask.any():
             return 0
-        last = self.octree._last_stamp_ns
+        last = self.octree.last_stamp_ns
         if last is not None and frame.stamp_ns < last:
             raise InvalidInputError(f"frame stamp {frame.stamp_ns} ns is older than the map's last frame ({last} ns); "
                                     "frames must come in time order")
@@ -135,25 +158,54 @@ class MapMemory:
         n = self.octree.insert_depth(frame.depth, frame.intrinsics, frame.T_world_camera, discretize=s.discretize,
                                      stamp_ns=frame.stamp_ns, stride=s.stride)
         self.frames_inserted += 1
+        if self._mark_ns is None:
+            self._mark_ns = int(frame.stamp_ns)
         return n
 
+    def persist_due(self) -> bool:
+        """True when the settings' rhythm asks for a write now: frames were inserted since the last
+        one and ``persist_interval_ns`` of data time (> 0) or ``persist_frames`` frames (> 0) have
+        passed. Always False with ``persist_interval_ns`` = 0 (the owner writes at every
+        consolidation then) and on a read-only map."""
+        s = self.settings
+        n = self.frames_inserted - self._frames_at_write
+        if self.readonly or self._conn is None or n == 0 or s.persist_interval_ns == 0:
+            return False
+        if s.persist_frames and n >= s.persist_frames:
+            return True
+        last = self.octree.last_stamp_ns
+        return last is not None and self._mark_ns is not None and last - self._mark_ns >= s.persist_interval_ns
+
     def dirty_blocks(self) -> tuple[np.ndarray, np.ndarray]:
-        """Keys and log-odds rows of the blocks that differ from what was last written."""
-        keys, rows = map_store.block_arrays(self.octree)
-        m = len(self._shadow_keys)
-        if m <= len(keys) and np.array_equal(keys[:m], self._shadow_keys):
-            dirty = np.ones(len(keys), dtype=bool)
-            dirty[:m] = (rows[:m].view(np.uint32) != self._shadow.view(np.uint32)).any(axis=1)
-        else:  # the pool was rebuilt (e.g. a reload): compare by key
-            dirty = np.ones(len(keys), dtype=bool)
-            order = np.argsort(self._shadow_keys)
-            sk = self._shadow_keys[order]
-            pos = np.clip(np.searchsorted(sk, keys), 0, max(len(sk) - 1, 0))
-            found = (sk[pos] == keys) if len(sk) else np.zeros(len(keys), bool)
-            fi = np.flatnonzero(found)
-            dirty[fi] = (rows[fi].view(np.uint32) != self._shadow[order[pos[fi]]].view(np.uint32)).any(axis=1)
-        i = np.flatnonzero(dirty)
-        return keys[i].copy(), rows[i].copy()
+        """Keys and log-odds rows (copies) of the blocks that differ from what was last written.
+        Only the blocks the octree reports as modified since the last write are compared."""
+        keys, rows, _ = self._dirty()
+        return keys.copy(), rows.copy()
+
+    def _dirty(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        taken = self.octree.take_modified_blocks()
+        idx = taken if len(self._unwritten) == 0 else np.union1d(self._unwritten, taken)
+        self._unwritten = idx  # kept until written, so a failed write is retried
+        keys, rows = self.octree.blocks(copy=False)
+        old = idx[idx < self._shadow_n]
+        differ = (rows[old].view(np.uint32) != self._shadow[old].view(np.uint32)).any(axis=1)
+        sel = np.concatenate([old[differ], idx[idx >= self._shadow_n]])
+        return keys[sel], rows[sel], sel
+
+    def _written(self, sel: np.ndarray) -> None:
+        _, rows = self.octree.blocks(copy=False)
+        n = len(rows)
+        if n > len(self._shadow):
+            grown = np.empty((max(n, 2 * len(self._shadow)), rows.shape[1]), np.float32)
+            grown[:self._shadow_n] = self._shadow[:self._shadow_n]
+            self._shadow = grown
+        new = np.arange(self._shadow_n, n)
+        self._shadow[new] = rows[new]  # blocks created since: written now or all-unknown
+        self._shadow[sel] = rows[sel]
+        self._shadow_n = n
+        self._unwritten = np.zeros(0, np.int64)
+        self._frames_at_write = self.frames_inserted
+        self._mark_ns = self.octree.last_stamp_ns
 
     def _check_writer(self) -> None:
         if self._conn is None:
@@ -166,11 +218,12 @@ class MapMemory:
         """Write the blocks changed since the last write (one transaction). Returns their number.
         On failure nothing is marked written, so the next call retries them."""
         self._check_writer()
-        keys, rows = self.dirty_blocks()
+        keys, rows, sel = self._dirty()
         if len(keys) == 0:
+            self._written(sel)
             return 0
         map_store.write_blocks(self._conn, self.octree, keys, rows, stamp_ns)
-        self._mark_written()
+        self._written(sel)
         return len(keys)
 
     def snapshot(self, session_id: Optional[int], stamp_ns: int) -> int:
@@ -178,7 +231,7 @@ class MapMemory:
         transaction); notify listeners of the changes since that snapshot. Returns the snapshot id."""
         self._check_writer()
         prev = map_store.snapshots(self._conn)
-        keys, rows = self.dirty_blocks()
+        keys, rows, dsel = self._dirty()
         all_keys, all_rows = map_store.block_arrays(self.octree)
         if prev:  # only blocks with a voxel whose state changed since the previous snapshot
             since = np.union1d(np.fromiter(self._since_snapshot, np.int64, len(self._since_snapshot)),
@@ -188,7 +241,7 @@ class MapMemory:
             sel = np.ones(len(all_keys), bool)
         sid = map_store.write_snapshot(self._conn, self.octree, keys, rows, all_keys[sel], all_rows[sel],
                                        session_id, int(stamp_ns))
-        self._mark_written()
+        self._written(dsel)
         self._since_snapshot = set()
         self._snap_update = self.octree.update_count
         if prev and self._listeners:
@@ -203,9 +256,7 @@ class MapMemory:
         (see :class:`MapSettings`); voxel states do not change."""
         if self.settings.session_prior is None or self.octree.num_voxels == 0:
             return
-        pf, po = self.settings.session_prior
-        _, rows = map_store.block_arrays(self.octree)
-        np.clip(rows, logodds(pf), logodds(po), out=rows)  # NaN (unknown) stays NaN; states do not change
+        self.octree.cap_confidence(*self.settings.session_prior)  # states do not change
 
     def add_listener(self, fn: Callable[[MapChanges], None]) -> None:
         """Call ``fn(changes)`` with the :class:`MapChanges` since the previous snapshot at every
@@ -266,7 +317,8 @@ def _block_keys_of(points: np.ndarray, resolution: float) -> np.ndarray:
 
 
 _MAP_KEYS = {"map_resolution": "resolution", "map_max_range": "max_range", "map_discretize": "discretize",
-             "map_decay": "decay", "map_stride": "stride", "map_session_prior": "session_prior"}
+             "map_decay": "decay", "map_stride": "stride", "map_session_prior": "session_prior",
+             "map_persist_interval_ns": "persist_interval_ns", "map_persist_frames": "persist_frames"}
 
 
 def pop_map_settings(settings: dict) -> tuple[object, dict]:

@@ -25,7 +25,7 @@ from typing import Iterator, Optional
 import numpy as np
 
 from robomem.errors import InvalidMapError
-from robomem.mapping.keys import BLOCK, BLOCK_SHIFT, BLOCK_VOXELS, unpack_blocks
+from robomem.mapping.keys import BLOCK_VOXELS
 from robomem.mapping.octree import Decay, OccupancyOctree
 
 __all__ = ["MAP_SCHEMA_VERSION", "ensure_schema", "has_map", "block_arrays", "octree_from_blocks",
@@ -49,11 +49,6 @@ CREATE TABLE IF NOT EXISTS map_snapshot_blocks(
     data BLOB NOT NULL,
     PRIMARY KEY(block_key, snapshot_id)) WITHOUT ROWID;
 """
-
-# Voxel offsets inside a block, x fastest (the same order as the octree's block pool).
-_OFF = np.arange(BLOCK_VOXELS, dtype=np.int64)
-_OFF_XYZ = np.stack([_OFF & (BLOCK - 1), (_OFF >> BLOCK_SHIFT) & (BLOCK - 1), _OFF >> (2 * BLOCK_SHIFT)], axis=1)
-
 
 @contextmanager
 def _tx(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
@@ -118,11 +113,9 @@ def octree_settings(tree: OccupancyOctree) -> dict:
 
 
 def block_arrays(tree: OccupancyOctree) -> tuple[np.ndarray, np.ndarray]:
-    """Packed block keys (N,) int64 and log-odds (N, 512) float32 of the tree's blocks (views into
-    the tree's block pool, in slot order: slots only ever get appended)."""
-    st = tree._store  # the one place that reads the octree's storage directly
-    n = st.n_blocks
-    return st.block_keys[:n], st.logodds[:n]
+    """Packed block keys (N,) int64 and log-odds (N, 512) float32 of the tree's blocks, in creation
+    order (read-only views; see :meth:`OccupancyOctree.blocks`)."""
+    return tree.blocks(copy=False)
 
 
 def _encode(rows: np.ndarray) -> list[bytes]:
@@ -152,7 +145,7 @@ def write_blocks(conn: sqlite3.Connection, tree: OccupancyOctree, keys: np.ndarr
 
 def _write_counters(c: sqlite3.Connection, tree: OccupancyOctree, stamp_ns: Optional[int]) -> None:
     c.execute("INSERT OR REPLACE INTO map_meta VALUES ('update_count', ?)", (str(tree.update_count),))
-    c.execute("INSERT OR REPLACE INTO map_meta VALUES ('last_stamp_ns', ?)", (json.dumps(tree._last_stamp_ns),))
+    c.execute("INSERT OR REPLACE INTO map_meta VALUES ('last_stamp_ns', ?)", (json.dumps(tree.last_stamp_ns),))
     if stamp_ns is not None:
         c.execute("INSERT OR REPLACE INTO map_meta VALUES ('written_ns', ?)", (str(int(stamp_ns)),))
 
@@ -173,15 +166,10 @@ def octree_from_blocks(tree: OccupancyOctree, keys: np.ndarray, rows: np.ndarray
     if len(keys) == 0:
         return tree
     rows = np.asarray(rows, dtype=np.float32).reshape(len(keys), BLOCK_VOXELS)
-    known = ~np.isnan(rows)
-    bi, off = np.nonzero(known)
-    base = unpack_blocks(np.asarray(keys, dtype=np.int64)) << BLOCK_SHIFT
-    vk = base[bi] + _OFF_XYZ[off]
-    vals = rows[bi, off]
-    lo, hi = tree.rules.min - 1e-5, tree.rules.max + 1e-5
-    if vals.size and (not np.all(np.isfinite(vals)) or vals.min() < lo or vals.max() > hi):
-        raise InvalidMapError("stored map log-odds are outside the clamping range")
-    tree._set_voxels(vk, vals)
+    try:
+        tree.set_blocks(keys, rows)
+    except InvalidMapError as exc:
+        raise InvalidMapError(f"stored map: {exc}") from None
     return tree
 
 
@@ -198,10 +186,10 @@ def read_map(conn: sqlite3.Connection, tree: Optional[OccupancyOctree] = None) -
         data = np.stack([_decode(r[1]) for r in rows])
         octree_from_blocks(t, keys, data)
     uc, ls = _meta(conn, "update_count"), _meta(conn, "last_stamp_ns")
-    if uc is not None:
-        t._update_count = max(t.update_count, int(uc))
-    if ls is not None:
-        t._last_stamp_ns = json.loads(ls)
+    try:
+        t.restore_counters(t.update_count if uc is None else int(uc), None if ls is None else json.loads(ls))
+    except (ValueError, TypeError) as exc:
+        raise InvalidMapError(f"the store's map counters are invalid ({exc})") from None
     return t
 
 

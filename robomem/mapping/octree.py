@@ -15,12 +15,13 @@ from robomem.camera import CameraIntrinsics
 from robomem.errors import InvalidImageError, InvalidInputError, InvalidMapError
 from robomem.mapping import bt, integrate, persistence, queries
 from robomem.mapping.grid2d import GRID_FREE, GRID_OCCUPIED, GRID_UNKNOWN, OccupancyGrid2D
-from robomem.mapping.keys import BLOCK, BLOCK_SHIFT, KEY_LIMIT, TREE_DEPTH, keys_to_points, points_to_keys
+from robomem.mapping.keys import BLOCK, BLOCK_SHIFT, KEY_LIMIT, TREE_DEPTH, keys_to_points, pack_blocks, points_to_keys
 from robomem.mapping.logodds import UpdateRules, logodds, probability
 from robomem.mapping.checks import check_max_range as _check_max_range
 from robomem.mapping.checks import check_point3 as _check_point3
 from robomem.mapping.checks import check_points as _check_points
 from robomem.mapping.checks import check_resolution as _check_resolution
+from robomem.mapping.octree_blocks import BlockAccessMixin
 from robomem.mapping.store import BlockStore, anonymous_array
 from robomem.pose import validate_pose
 
@@ -61,7 +62,7 @@ class Decay:
             raise InvalidInputError(f"decay forget_probability must be in (0.5, 1), got {self.forget_probability!r}")
 
 
-class OccupancyOctree:
+class OccupancyOctree(BlockAccessMixin):
     """Probabilistic 3-D occupancy map with OctoMap's semantics.
 
     Voxels are unknown, free or occupied. Each scan updates every voxel it touches once: voxels a
@@ -69,7 +70,8 @@ class OccupancyOctree:
     (and are not also counted free); log-odds are clamped to [clamp_min, clamp_max] and a voxel is
     occupied when its probability is >= ``occupancy_threshold``. Rays longer than ``max_range``
     clear space up to max range and mark nothing occupied. The map is unbounded (keys cover
-    +-32768 voxels per axis, as OctoMap's 16-level tree) and sparse."""
+    +-32768 voxels per axis, as OctoMap's 16-level tree) and sparse. Block export/import for
+    storage layers: :class:`~robomem.mapping.octree_blocks.BlockAccessMixin`."""
 
     def __init__(self, resolution: float = 0.05, prob_hit: float = 0.7, prob_miss: float = 0.4,
                  clamp_min: float = 0.12, clamp_max: float = 0.97, occupancy_threshold: float = 0.5,
@@ -83,6 +85,8 @@ class OccupancyOctree:
         self._store = BlockStore()
         self._update_count = 0
         self._last_stamp_ns: Optional[int] = None
+        self._modified: list = []        # block slots written since take_modified_blocks()
+        self._modified_all = False
 
     # ------------------------------------------------------------------ settings
     @property
@@ -237,6 +241,7 @@ class OccupancyOctree:
                                       st.block_keys, st.n_blocks_arr, st.table_keys, st.table_slots, st.bits,
                                       r.hit, r.miss, r.min, r.max, r.threshold, np.int32(index))
                 integrate.clear_marks(marks, dims, touched, nt, block_flags)
+                self._note_modified(self.block_indices(_touched_keys(touched[:nt], tlo, dims)))
         self._scratch_clean = True
         return int(rays // len(tiles))
 
@@ -274,6 +279,7 @@ class OccupancyOctree:
         st = self._store
         queries.decay_blocks(st.logodds, st.changed, st.block_changed, st.n_blocks, np.float32(factor),
                              logodds(self.decay.forget_probability), self.rules.threshold, np.int32(index))
+        self._note_modified(None)
 
     def decay_to(self, stamp_ns: int) -> None:
         """Apply the decay model up to time ``stamp_ns`` without inserting anything."""
@@ -494,12 +500,14 @@ class OccupancyOctree:
         self._update_count += 1
         set_voxels(keys, np.asarray(values, dtype=np.float32), st.logodds, st.changed, st.block_changed, st.block_keys,
                    st.n_blocks_arr, st.table_keys, st.table_slots, st.bits, np.int32(self._update_count))
+        self._note_modified(self.block_indices(blocks))
 
     def copy(self) -> "OccupancyOctree":
         m = OccupancyOctree.__new__(OccupancyOctree)
         m.__dict__.update(self.__dict__)
         m._store = self._store.copy()
         m._scratch_bufs, m._scratch_clean = {}, False
+        m._modified = list(self._modified)
         return m
 
     # ------------------------------------------------------------------ persistence
@@ -529,6 +537,7 @@ class OccupancyOctree:
         if known.size and (known.min() < tree.rules.min - 1e-6 or known.max() > tree.rules.max + 1e-6):
             raise InvalidMapError(f"{path}: log-odds outside the clamping range")
         tree._store = persistence.store_from_blocks(**arrays)
+        tree._note_modified(None)
         tree._update_count = int(meta.get("update_count", 0))
         tree._last_stamp_ns = meta.get("last_stamp_ns")
         return tree
@@ -552,3 +561,11 @@ class OccupancyOctree:
         c = self.counts()
         return (f"OccupancyOctree(resolution={self.resolution}, free={c['free']}, occupied={c['occupied']}, "
                 f"blocks={c['blocks']}, updates={self._update_count})")
+
+
+def _touched_keys(touched: np.ndarray, box_lo: np.ndarray, dims: np.ndarray) -> np.ndarray:
+    """Packed keys of the blocks ``touched`` (indices of blocks in a mark box at ``box_lo``)."""
+    bnx, bny = int(dims[0]) >> BLOCK_SHIFT, int(dims[1]) >> BLOCK_SHIFT
+    b = np.asarray(touched, dtype=np.int64)
+    bl = np.asarray(box_lo, dtype=np.int64) >> BLOCK_SHIFT
+    return pack_blocks(np.stack([bl[0] + b % bnx, bl[1] + (b // bnx) % bny, bl[2] + b // (bnx * bny)], axis=1))

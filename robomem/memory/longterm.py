@@ -32,6 +32,7 @@ from robomem.memory.records import (
     ForgetReport,
     IngestReport,
     ObservationColumns,
+    check_id,
     check_stamp,
     columns_from_arrays,
     dumps,
@@ -512,6 +513,27 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore, T
             frontier = self._compact(c, now, self.session_id)
         self._traj_frontier = frontier
         return frontier
+
+    def set_placement_rooms(self, placement_ids, room_ids) -> int:
+        """Give placements whose room is unknown a room (one transaction); a placement that already
+        has a room keeps it. Returns the number of placements changed."""
+        pids = [check_id(int(p), "placement id") for p in np.asarray(placement_ids, dtype=np.int64).reshape(-1)]
+        rooms = [check_id(int(r), "room id") for r in np.asarray(room_ids, dtype=np.int64).reshape(-1)]
+        if len(pids) != len(rooms):
+            raise InvalidObservationError(f"{len(pids)} placement ids but {len(rooms)} room ids")
+        if not pids:
+            return 0
+        self._load_writer_state()
+        with self._tx() as c:
+            n = c.execute("SELECT total_changes()").fetchone()[0]
+            c.executemany("UPDATE placements SET room_id = ? WHERE id = ? AND room_id IS NULL", zip(rooms, pids))
+            n = c.execute("SELECT total_changes()").fetchone()[0] - n
+        room_of = dict(zip(pids, rooms))
+        for seg in self._open.values():  # the open placements' mirror learns the room too
+            r = room_of.get(seg.pid)
+            if r is not None and seg.room < 0:
+                seg.room = r
+        return int(n)
 
     # ------------------------------------------------------------------ forgetting
     def forget(self, now_ns: int, policy: Optional[_cons.ForgettingPolicy] = None) -> ForgetReport:

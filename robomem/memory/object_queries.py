@@ -54,6 +54,16 @@ class ObjectQueries:
                           "WHERE o.id = ?", (query_id(object_id, "object_id"),))
         return _placement(rows[0]) if rows else None
 
+    def current_placements_without_room(self) -> tuple[np.ndarray, np.ndarray]:
+        """Ids (N,) and mean positions (N, 3) of the objects' current placements whose room is
+        unknown (used to give them a room once rooms are known)."""
+        rows = self._read("SELECT p.id, p.x, p.y, p.z FROM objects o JOIN placements p ON p.id = o.current_placement "
+                          "WHERE p.room_id IS NULL ORDER BY p.id")
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros((0, 3))
+        a = np.array(rows, dtype=np.float64)
+        return a[:, 0].astype(np.int64), a[:, 1:4]
+
     def where_is(self, label: str) -> list[Placement]:
         """Last known placement of every object with ``label``, most recently seen first."""
         rows = self._read(f"SELECT {_P_COLS} FROM objects o JOIN placements p ON p.id = o.current_placement "

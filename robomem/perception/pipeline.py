@@ -58,6 +58,8 @@ class PerceptionPipeline:
         self.place_settings = dict(place_settings or {})
         self.floor_z = floor_z
         self.frames_processed = 0
+        #: number of room/place (re)segmentations so far (a consumer can tell when rooms changed)
+        self.structure_version = 0
 
     def new_session(self) -> None:
         """Start a new session (e.g. a new day); see :meth:`ObjectTracker.new_session`."""
@@ -131,6 +133,7 @@ class PerceptionPipeline:
         update_room_types(g)
         pos, clear, edges = extract_places(grid, room_map=g.room_map, **self.place_settings)
         add_places(g, pos, clear, edges, floor_z=self.floor_z)
+        self.structure_version += 1
 
     def _points(self) -> dict:
         return {oid: o.points for oid, o in self.tracker.objects.items()}

@@ -18,6 +18,7 @@ import numpy as np
 from robomem.errors import InvalidInputError
 from robomem.frame import Frame
 from robomem.perception.grouping import UNLABELLED, Segment, segments_from_groups
+from robomem.perception.pixels import missing_label_ids, object_pixels
 
 #: Categories that are part of the building, not objects.
 STRUCTURAL_CATEGORIES = frozenset({"wall", "floor", "ceiling", "door", "window", "stairs", "background"})
@@ -59,32 +60,31 @@ def extract_segments(
     if frame.instance_ids is None:
         from robomem.perception.geometric import geometric_segments
         return geometric_segments(frame, **dict(geometric_settings or {}))
-    present = np.unique(frame.instance_ids)
-    missing = set(present.tolist()) - {0} - set(frame.labels)
+    ids_img = frame.instance_ids
+    label_ids = np.array(sorted(frame.labels), dtype=np.int64)
+    missing = missing_label_ids(ids_img, label_ids)
     if report is not None:
-        report["missing_labels"] = sorted(missing)
-    if missing and missing_labels == "error":
+        report["missing_labels"] = missing.tolist()
+    if len(missing) and missing_labels == "error":
         raise LabelMismatchError(
-            f"instance ids {sorted(missing)[:10]} appear in the instance image without a label "
+            f"instance ids {missing[:10].tolist()} appear in the instance image without a label "
             f"({len(missing)} missing); pass missing_labels='skip' to ignore them")
-    pts_cam, pix = frame.intrinsics.backproject(frame.depth, stride=stride)
+    frame.intrinsics.check_image(frame.depth, "depth")
+    keep_ids = np.array(sorted(i for i, lab in frame.labels.items() if lab not in skip_categories and i != 0),
+                        dtype=np.int64)
+    if len(keep_ids) == 0:
+        return []
+    T = frame.T_world_camera
+    d = frame.depth if frame.depth.dtype == np.float32 else frame.depth.astype(np.float32)
+    pts, ranges, pix, ids = object_pixels(d, ids_img, keep_ids, frame.intrinsics.pixel_rays, int(stride),
+                                          np.ascontiguousarray(T[:3, :3], dtype=np.float64),
+                                          np.ascontiguousarray(T[:3, 3], dtype=np.float64))
     if len(pix) == 0:
         return []
-    ids_img = frame.instance_ids[::stride, ::stride] if stride > 1 else frame.instance_ids
-    ids = ids_img.reshape(-1)[pix].astype(np.int64)
-    keep_ids = np.array(sorted(i for i, lab in frame.labels.items()
-                               if lab not in skip_categories and i != 0), dtype=np.int64)
-    keep_ids = keep_ids[np.isin(keep_ids, present)]
-    sel = np.isin(ids, keep_ids)
-    if not sel.any():
-        return []
-    pts_cam, pix, ids = pts_cam[sel], pix[sel], ids[sel]
-    from robomem.pose import transform_points
-    pts = transform_points(frame.T_world_camera, pts_cam)
     rgb = None
     if frame.rgb is not None:
         rgb_img = frame.rgb[::stride, ::stride] if stride > 1 else frame.rgb
         rgb = rgb_img.reshape(-1, 3)[pix]
     labels = {int(i): frame.labels[int(i)] for i in keep_ids}
-    return segments_from_groups(pts, ids, pts_cam[:, 2], rgb, labels, min_pixels=min_pixels,
+    return segments_from_groups(pts, ids, ranges, rgb, labels, min_pixels=min_pixels,
                                 max_points=max_points)

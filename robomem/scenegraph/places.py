@@ -105,15 +105,22 @@ def add_places(graph: SceneGraph, positions: np.ndarray, clearance: np.ndarray, 
 
 
 def link_objects_to_places(graph: SceneGraph) -> None:
-    """(Re)connect every object to its nearest place (``nearest_place`` edge)."""
-    graph.remove_edges("nearest_place")
+    """(Re)connect every object to its nearest place (``nearest_place`` edge). Runs every frame
+    once places exist: the nearest places are found in one vectorised step and only the edges that
+    change are touched."""
+    G = graph.nx
+    have = {(u, v) for u, v, k in G.edges(keys=True) if k == "nearest_place"}
     places = list(graph.nodes("place"))
-    if not places:
-        return
-    P = np.array([a["position"][:2] for _, a in places])
-    for nid, a in graph.nodes("object"):
-        k = int(np.argmin(np.linalg.norm(P - np.asarray(a["position"][:2]), axis=1)))
-        graph.add_edge(nid, places[k][0], "nearest_place")
+    objs = list(graph.nodes("object"))
+    want = set()
+    if places and objs:
+        P = np.array([a["position"][:2] for _, a in places], dtype=np.float64)
+        O = np.array([np.asarray(a["position"][:2], dtype=np.float64) for _, a in objs])
+        near = np.argmin(np.linalg.norm(O[:, None, :] - P[None, :, :], axis=2), axis=1)
+        want = {(nid, places[k][0]) for (nid, _), k in zip(objs, near.tolist())}
+    G.remove_edges_from([(u, v, "nearest_place") for u, v in have - want])
+    for u, v in want - have:
+        graph.add_edge(u, v, "nearest_place")
 
 
 def place_graph(graph: SceneGraph) -> nx.Graph:
