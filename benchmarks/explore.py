@@ -27,18 +27,21 @@ from sim.explore import explore, observed_floor_fraction  # noqa: E402
 from sim.navigation import MapRobot  # noqa: E402
 
 
-def run_one(style: str, seed: int, strategy: str, width: int, turn_deg: float, budget: float, progress: bool) -> dict:
+def run_one(style: str, seed: int, strategy: str, width: int, turn_deg: float, budget: float, progress: bool,
+            cost_weight: float = 0.5) -> dict:
     scene = sim.generate_house(seed=seed, style=style)
     env = sim.EmbeddedSim(scene, width=width, height=width * 3 // 4, hfov_deg=90, seed=seed, turn_deg=turn_deg)
     start = env.agent_state().position.copy()
     mm = MapMemory()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     robot = MapRobot(env, lambda: mm.octree, mm.insert)
-    r = explore(robot, strategy, path_budget_m=budget, progress=progress, desc=f"{style}-{seed} {strategy}")
+    r = explore(robot, strategy, path_budget_m=budget, progress=progress, desc=f"{style}-{seed} {strategy}",
+                cost_weight=cost_weight)
     frac, area = observed_floor_fraction(mm.octree, env.pathfinder, start)
     return {"style": style, "seed": seed, "strategy": strategy, "coverage": frac, "area_m2": area,
             "path_m": r.distance_m, "steps": r.steps, "collisions": r.collisions, "stop": r.stop_reason,
-            "goals": r.goals, "failed_goals": r.failed_goals, "seconds": time.perf_counter() - t0}
+            "goals": r.goals, "failed_goals": r.failed_goals, "seconds": time.perf_counter() - t0,
+            "cpu_s": time.process_time() - c0, "cost_weight": cost_weight if strategy == "gain" else None}
 
 
 def main() -> None:
@@ -48,15 +51,16 @@ def main() -> None:
     ap.add_argument("--strategies", nargs="+", default=["gain", "nearest"])
     ap.add_argument("--width", type=int, default=120, help="camera width (height = 3/4)")
     ap.add_argument("--turn-deg", type=float, default=20.0)
+    ap.add_argument("--cost-weight", type=float, default=0.5, help="gain strategy: utility = gain * exp(-w * path m)")
     ap.add_argument("--budget", type=float, default=150.0, help="path budget (m)")
     ap.add_argument("--out", type=Path, default=None, help="append one JSON line per run")
     ap.add_argument("--no-progress", action="store_true")
     a = ap.parse_args()
     rows = []
-    for style in a.styles:
-        for seed in a.seeds:
+    for seed in a.seeds:          # seeds outermost: a partial run still covers every style
+        for style in a.styles:
             for strat in a.strategies:
-                row = run_one(style, seed, strat, a.width, a.turn_deg, a.budget, not a.no_progress)
+                row = run_one(style, seed, strat, a.width, a.turn_deg, a.budget, not a.no_progress, a.cost_weight)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
                 if a.out:
