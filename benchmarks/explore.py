@@ -70,7 +70,10 @@ def main() -> None:
 
 
 def summarize(rows: list) -> None:
-    print("| strategy | runs | coverage mean | coverage worst (style) | >= 0.95 | collisions | path m mean | "
+    """Markdown tables: per strategy (mean and worst style), per style for both strategies, and the
+    paired path comparison on the houses both strategies ran."""
+    styles = [s for s in sim.LAYOUT_STYLES if any(r["style"] == s for r in rows)]
+    print("| strategy | runs | coverage mean | coverage worst style | >= 0.95 | collisions | path m mean | "
           "worst-style path m |")
     print("|---|---|---|---|---|---|---|---|")
     for strat in sorted({r["strategy"] for r in rows}):
@@ -84,6 +87,35 @@ def summarize(rows: list) -> None:
               f"{np.mean([r['coverage'] for r in by[worst]]):.3f} ({worst}) | "
               f"{sum(r['coverage'] >= 0.95 for r in rs)}/{len(rs)} | {sum(r['collisions'] for r in rs)} | "
               f"{np.mean([r['path_m'] for r in rs]):.1f} | {np.mean([r['path_m'] for r in by[wpath]]):.1f} ({wpath}) |")
+    key = {(r["style"], r["seed"], r["strategy"]): r for r in rows}
+    print()
+    print("| style | houses (both) | gain coverage mean / min | nearest coverage mean / min | gain collisions | "
+          "nearest collisions | gain path m | nearest path m | gain / nearest path (mean of ratios) | gain shorter |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    allpairs = []
+    for st in styles:
+        pairs = [(key[(st, sd, "gain")], key[(st, sd, "nearest")]) for (s2, sd, strat) in key
+                 if s2 == st and strat == "gain" and (st, sd, "nearest") in key]
+        allpairs += pairs
+        if pairs:
+            print(_pair_row(st, pairs))
+    if allpairs:
+        print(_pair_row("**all**", allpairs))
+        ratio = {st: np.mean([g["path_m"] / n["path_m"] for g, n in allpairs if g["style"] == st])
+                 for st in styles if any(g["style"] == st for g, _ in allpairs)}
+        w = max(ratio, key=ratio.get)
+        print(f"\nworst style for gain vs nearest: {w} (path ratio {ratio[w]:.2f})")
+
+
+def _pair_row(name: str, pairs: list) -> str:
+    g = [p[0] for p in pairs]
+    n = [p[1] for p in pairs]
+    ratio = np.mean([a["path_m"] / b["path_m"] for a, b in pairs])
+    return (f"| {name} | {len(pairs)} | {np.mean([r['coverage'] for r in g]):.3f} / {min(r['coverage'] for r in g):.3f} | "
+            f"{np.mean([r['coverage'] for r in n]):.3f} / {min(r['coverage'] for r in n):.3f} | "
+            f"{sum(r['collisions'] for r in g)} | {sum(r['collisions'] for r in n)} | "
+            f"{np.mean([r['path_m'] for r in g]):.1f} | {np.mean([r['path_m'] for r in n]):.1f} | {ratio:.2f} | "
+            f"{sum(a['path_m'] < b['path_m'] for a, b in pairs)}/{len(pairs)} |")
 
 
 if __name__ == "__main__":
