@@ -52,7 +52,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--styles", nargs="+", default=list(sim.LAYOUT_STYLES))
     ap.add_argument("--seeds", nargs="+", type=int, default=list(range(10, 20)),
-                    help="house seeds (default 10..19: seeds 0..4 were used to develop the strategies)")
+                    help="house seeds (default 10..19, never used in development; seeds 0..2 were)")
     ap.add_argument("--strategies", nargs="+", default=["gain", "nearest"])
     ap.add_argument("--width", type=int, default=120, help="camera width (height = 3/4)")
     ap.add_argument("--turn-deg", type=float, default=20.0)
