@@ -86,13 +86,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(store: Path, port: int, workers: int, warm: bool = False) -> subprocess.Popen:
+def start_server(store: Path, port: int, workers: int, warm: bool = False, fast: bool = True) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1")
     env.pop("ROBOMEM_TOKEN", None)
     proc = subprocess.Popen([sys.executable, "-m", "robomem.cli", "serve", str(store), "--port", str(port),
-                             "--workers", str(workers), "--rate", "0"] + ([] if warm else ["--no-warm"]), env=env,
+                             "--workers", str(workers), "--rate", "0"] + ([] if warm else ["--no-warm"])
+                            + ([] if fast else ["--no-fast-path"]), env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 240   # a loaded machine imports slowly
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {proc.stderr.read()}")
@@ -183,6 +184,43 @@ async def drive(port: int, requests: list, clients: int, seconds: float, warmup:
             "p99_ms": float(np.percentile(allv, 99)), "max_ms": float(allv.max()), "errors": len(errors)}
 
 
+def start_writer(args, store: Path, newest: int, seed: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", WRITER, str(store), str(args.labels), str(args.write_hz),
+                             str(args.write_batch), str(args.seconds + args.warmup + 5), str(newest + S), str(seed)],
+                            env=dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def engine_rate(args, seed: int, tmp: Path) -> dict:
+    """The retrieval engine in-process (no HTTP): ``engine.query`` where_is, one caller, for
+    ``--seconds``, with the writer process running unless ``--write-hz 0``."""
+    import robomem
+    from robomem.service import engine
+    store = tmp / f"engine{seed}.db"
+    newest = build_store(store, args.objects, args.labels, seed)
+    rng = np.random.default_rng(seed)
+    labels = [f"thing{int(i)}" for i in rng.integers(0, args.labels, 512)]
+    writer = start_writer(args, store, newest, seed) if args.write_hz > 0 else None
+    try:
+        if writer is not None:
+            time.sleep(1.0)
+        with robomem.open(store, readonly=True, perception=None) as stack:
+            engine.query(stack, {"type": "where_is", "target": {"label": labels[0]}})
+            lat, k = [], 0
+            stop = time.perf_counter() + args.seconds
+            while time.perf_counter() < stop:
+                t0 = time.perf_counter_ns()
+                engine.query(stack, {"type": "where_is", "target": {"label": labels[k % len(labels)]}})
+                lat.append(time.perf_counter_ns() - t0)
+                k += 1
+    finally:
+        if writer is not None:
+            writer.communicate(timeout=60)
+    v = np.asarray(lat, np.float64) / 1e6
+    return {"seed": seed, "rps": len(lat) / args.seconds, "p50_ms": float(np.percentile(v, 50)),
+            "p99_ms": float(np.percentile(v, 99)), "max_ms": float(v.max()), "errors": 0, "requests": len(lat)}
+
+
 def run_seed(args, seed: int, tmp: Path) -> dict:
     store = tmp / f"bench{seed}.db"
     newest = build_store(store, args.objects, args.labels, seed)
@@ -190,14 +228,11 @@ def run_seed(args, seed: int, tmp: Path) -> dict:
     labels = [f"thing{int(i)}" for i in rng.integers(0, args.labels, 512)]
     requests = [make_body(args.endpoint, lab) for lab in labels]
     port = free_port()
-    server = start_server(store, port, args.workers, warm=args.endpoint == "ask")
+    server = start_server(store, port, args.workers, warm=args.endpoint == "ask", fast=args.fast_path)
     writer = None
     try:
         if args.write_hz > 0:
-            writer = subprocess.Popen([sys.executable, "-c", WRITER, str(store), str(args.labels), str(args.write_hz),
-                                       str(args.write_batch), str(args.seconds + args.warmup + 5), str(newest + S),
-                                       str(seed)], env=dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1"),
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            writer = start_writer(args, store, newest, seed)
             time.sleep(1.0)
         res = asyncio.run(drive(port, requests, args.clients, args.seconds, args.warmup, args.client))
         if args.baseline:
@@ -239,14 +274,19 @@ def main(argv=None) -> int:
     ap.add_argument("--write-hz", type=float, default=10.0)
     ap.add_argument("--write-batch", type=int, default=200)
     ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument("--no-fast-path", dest="fast_path", action="store_false",
+                    help="serve /v1/where and /v1/query through the framework, uncached (robomem serve --no-fast-path)")
+    ap.add_argument("--engine-only", action="store_true",
+                    help="no HTTP: the retrieval engine in-process (engine.query where_is), one caller")
     args = ap.parse_args(argv)
     print(f"http_query: {args.objects} objects / {args.labels} labels, {args.workers} workers, {args.clients} "
-          f"{args.client} clients, endpoint {args.endpoint}, writer {args.write_hz:g} Hz x {args.write_batch} obs; "
+          f"{args.client} clients, endpoint {'engine in-process' if args.engine_only else args.endpoint}, "
+          f"fast path {'on' if args.fast_path else 'off'}, writer {args.write_hz:g} Hz x {args.write_batch} obs; "
           f"cores {os.cpu_count()}, load {os.getloadavg()[0]:.2f}")
     results = []
     with tempfile.TemporaryDirectory() as d:
         for seed in args.seeds:
-            r = run_seed(args, seed, Path(d))
+            r = engine_rate(args, seed, Path(d)) if args.engine_only else run_seed(args, seed, Path(d))
             results.append(r)
             print(f"  seed {seed}: {r['rps']:8.0f} req/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  "
                   f"max {r['max_ms']:.1f} ms  errors {r['errors']}  written {r.get('written_observations', 0)} obs"

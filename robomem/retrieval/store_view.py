@@ -213,8 +213,19 @@ class StoreView:
 
     def ids_in_box(self, box, t0_ns: int, t1_ns: int) -> list[int]:
         """Objects with a placement inside ``box`` whose interval overlaps [t0, t1] (R*Tree)."""
-        lo, hi = box
-        return sorted({p.object_id for p in self.lt.objects_in_box(lo, hi, t0_ns, t1_ns)})
+        lo, hi = (np.asarray(v, dtype=np.float64) for v in box)
+        r0, r1 = self.lt.rtree_time(t0_ns), self.lt.rtree_time(t1_ns)
+        if r0 is None or t1_ns < t0_ns:
+            return []
+        # the conditions of LongTermMemory.objects_in_box, object ids only (no Placement per row)
+        where, params = ["r.t0 <= ?", "r.t1 >= ?", "p.t_start <= ?", "(p.closed = 0 OR p.t_end >= ?)"], [
+            r1, r0, int(t1_ns), int(t0_ns)]
+        for k, ax in enumerate("xyz"):
+            where += [f"r.{ax}1 >= ?", f"r.{ax}0 <= ?", f"p.{ax} BETWEEN ? AND ?"]
+            params += [float(lo[k]), float(hi[k]), float(lo[k]), float(hi[k])]
+        return [r[0] for r in self.read("SELECT DISTINCT p.object_id FROM placement_rtree r JOIN placements p "
+                                        "ON p.id = r.id WHERE " + " AND ".join(where) + " ORDER BY p.object_id",
+                                        params)]
 
     def sessions(self) -> list[dict]:
         return self._cached("sessions", self.lt.sessions)

@@ -258,6 +258,9 @@ def serve(config: ServeConfig) -> None:
                   server_header=False, access_log=False, timeout_keep_alive=30, h11_max_incomplete_event_size=16 * 1024)
     if config.workers > 1:
         os.environ[ENV_CONFIG] = config.to_env()
+        # uvicorn kills a worker that does not answer its supervisor's ping within this many seconds;
+        # its default (5 s) restarts workers in a loop on a busy machine (importing takes longer)
+        common["timeout_worker_healthcheck"] = 60
         uvicorn.run("robomem.service.http:create_app_from_env", factory=True, workers=config.workers, **common)
     else:
         uvicorn.run(create_app(config), **common)
