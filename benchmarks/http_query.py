@@ -181,7 +181,31 @@ async def drive(port: int, requests: list, clients: int, seconds: float, warmup:
     dt = time.perf_counter() - t0
     allv = np.concatenate([np.asarray(x, np.float64) for x in lats]) / 1e6
     return {"requests": int(allv.size), "rps": allv.size / dt, "p50_ms": float(np.percentile(allv, 50)),
-            "p99_ms": float(np.percentile(allv, 99)), "max_ms": float(allv.max()), "errors": len(errors)}
+            "p99_ms": float(np.percentile(allv, 99)), "max_ms": float(allv.max()), "errors": len(errors),
+            "requests_incl_warmup": int(allv.size) + len(warm_lat)}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` and its children (the uvicorn workers), from
+    /proc (Linux): a per-request cost that the machine's other load does not inflate much."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = {pid}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                f = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(f[1]) == pid:
+                pids.add(int(d.name))
+    for p in pids:
+        try:
+            f = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(f[11]) + int(f[12])) / tick
+    return total
 
 
 def start_writer(args, store: Path, newest: int, seed: int) -> subprocess.Popen:
@@ -234,12 +258,17 @@ def run_seed(args, seed: int, tmp: Path) -> dict:
         if args.write_hz > 0:
             writer = start_writer(args, store, newest, seed)
             time.sleep(1.0)
+        cpu0 = cpu_seconds(server.pid)
         res = asyncio.run(drive(port, requests, args.clients, args.seconds, args.warmup, args.client))
+        res["server_cpu_ms_per_request"] = (cpu_seconds(server.pid) - cpu0) * 1e3 / res["requests_incl_warmup"]
         if args.baseline:
             # the framework's ceiling on this machine now: the same clients on GET /v1/health
+            cpu0 = cpu_seconds(server.pid)
             base = asyncio.run(drive(port, [make_body("health", "")], args.clients, min(args.seconds, 3.0), 0.5,
                                      args.client))
             res["baseline_health_rps"], res["baseline_health_p99_ms"] = base["rps"], base["p99_ms"]
+            res["baseline_health_cpu_ms_per_request"] = (cpu_seconds(server.pid) - cpu0) * 1e3 / base[
+                "requests_incl_warmup"]
         if writer is not None:
             res["writer_alive_during_run"] = writer.poll() is None
     finally:
@@ -290,7 +319,10 @@ def main(argv=None) -> int:
             results.append(r)
             print(f"  seed {seed}: {r['rps']:8.0f} req/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  "
                   f"max {r['max_ms']:.1f} ms  errors {r['errors']}  written {r.get('written_observations', 0)} obs"
+                  + (f"  server CPU {r['server_cpu_ms_per_request']:.3f} ms/req" if "server_cpu_ms_per_request" in r
+                     else "")
                   + (f"  | health baseline {r['baseline_health_rps']:.0f} req/s p99 {r['baseline_health_p99_ms']:.2f} ms"
+                     f" server CPU {r['baseline_health_cpu_ms_per_request']:.3f} ms/req"
                      if "baseline_health_rps" in r else ""))
     worst = {"rps": min(r["rps"] for r in results), "p99_ms": max(r["p99_ms"] for r in results)}
     mean = {"rps": float(np.mean([r["rps"] for r in results])), "p99_ms": float(np.mean([r["p99_ms"] for r in results]))}
