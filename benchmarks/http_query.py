@@ -232,17 +232,20 @@ def engine_rate(args, seed: int, tmp: Path) -> dict:
             engine.query(stack, {"type": "where_is", "target": {"label": labels[0]}})
             lat, k = [], 0
             stop = time.perf_counter() + args.seconds
+            cpu0 = time.thread_time()
             while time.perf_counter() < stop:
                 t0 = time.perf_counter_ns()
                 engine.query(stack, {"type": "where_is", "target": {"label": labels[k % len(labels)]}})
                 lat.append(time.perf_counter_ns() - t0)
                 k += 1
+            cpu = time.thread_time() - cpu0
     finally:
         if writer is not None:
             writer.communicate(timeout=60)
     v = np.asarray(lat, np.float64) / 1e6
     return {"seed": seed, "rps": len(lat) / args.seconds, "p50_ms": float(np.percentile(v, 50)),
-            "p99_ms": float(np.percentile(v, 99)), "max_ms": float(v.max()), "errors": 0, "requests": len(lat)}
+            "p99_ms": float(np.percentile(v, 99)), "max_ms": float(v.max()), "errors": 0, "requests": len(lat),
+            "server_cpu_ms_per_request": cpu * 1e3 / max(1, len(lat))}
 
 
 def run_seed(args, seed: int, tmp: Path) -> dict:

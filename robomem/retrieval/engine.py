@@ -185,27 +185,20 @@ class _Ctx:
         probs = self.v.belief.p_still_there_many(
             [(p.object_id, label, p.t_end_ns, m if (m is not None and m >= p.t_start_ns) else None)
              for p, label, _, m in rows if p.t_end_ns < t], t)
-        out, k = [], 0
+        args, k = [], 0
         for p, label, first, m in rows:
             if p.t_end_ns >= t:
                 prob = 1.0
             else:
                 prob, k = probs[k], k + 1
             x, y, z = p.position.tolist()
-            out.append(Evidence(p.object_id, label, (x, y, z), p.room_id, p.receptacle_id,
-                                first, max(seen.get(p.object_id) or p.t_end_ns, p.t_end_ns), m, p.t_start_ns,
-                                round(prob, 4), (), "short-term" if p.placement_id < 0 else "long-term"))
-        order = sorted(range(len(out)), key=lambda i: (-out[i].p_still_there, -(out[i].last_seen_ns or 0)))
-        out = [out[i] for i in order]
-        for i in range(min(MAX_EVIDENCE_KEYFRAMES, len(out))):
-            kf = tuple(k.keyframe_id for k in self.stack.long_term.keyframes(object_id=out[i].object_id)[:3])
-            out[i] = _replace(out[i], keyframe_ids=kf)
-        return out
-
-
-def _replace(e: Evidence, **kw) -> Evidence:
-    import dataclasses
-    return dataclasses.replace(e, **kw)
+            args.append([p.object_id, label, (x, y, z), p.room_id, p.receptacle_id,
+                         first, max(seen.get(p.object_id) or p.t_end_ns, p.t_end_ns), m, p.t_start_ns,
+                         round(prob, 4), (), "short-term" if p.placement_id < 0 else "long-term"])
+        args.sort(key=lambda a: (-a[9], -(a[6] or 0)))       # most likely first, then most recently seen
+        for a in args[:MAX_EVIDENCE_KEYFRAMES]:
+            a[10] = tuple(kf.keyframe_id for kf in self.stack.long_term.keyframes(object_id=a[0])[:3])
+        return [Evidence(*a) for a in args]
 
 
 def _volume(attrs: dict) -> Optional[float]:
