@@ -204,11 +204,14 @@ def _cmd_serve(sub) -> None:
     p.add_argument("--log-level", default="warning")
     p.add_argument("--no-warm", action="store_true",
                    help="do not load the label-embedding model at start (the first question then waits for it)")
+    p.add_argument("--no-fast-path", action="store_true",
+                   help="answer /v1/where and /v1/query through the framework every time, uncached (for comparison)")
 
     def run(args) -> int:
         from robomem.service.http import ServeConfig, serve
         cfg = ServeConfig(args.store, args.host, args.port, _read_token(args.token_file), args.max_body, args.rate,
-                          args.burst, max(1, args.workers), args.log_level, warm=not args.no_warm)
+                          args.burst, max(1, args.workers), args.log_level, warm=not args.no_warm,
+                          fast=not args.no_fast_path)
         serve(cfg)
         return 0
     p.set_defaults(run=run)

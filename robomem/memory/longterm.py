@@ -169,6 +169,9 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore, T
         """Newest stamp stored (observations, events, trajectory); None for an empty store."""
         if self._writer_state_loaded:
             return self._latest
+        kept = self._meta("latest_stamp_ns")      # written with every ingest (O(1) for readers)
+        if kept is not None:
+            return int(kept)
         row = self._read("SELECT max(s) FROM (SELECT max(t_end) AS s FROM placements UNION ALL "
                          "SELECT max(stamp_ns) FROM events UNION ALL SELECT max(stamp_ns) FROM trajectory)")
         return row[0][0]
@@ -418,6 +421,8 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore, T
         if frontier is None and traj:
             frontier = min(p.stamp_ns for p in traj)
         with self._tx() as c:
+            if now is not None:   # the store clock, kept for readers (a max over placements is a full scan)
+                c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('latest_stamp_ns', ?)", (str(now),))
             if self._origin is None and origin is not None:
                 c.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('time_origin_ns', ?)", (str(origin),))
                 origin = int(c.execute("SELECT value FROM meta WHERE key='time_origin_ns'").fetchone()[0])
