@@ -105,6 +105,9 @@ class PerceptionPipeline:
         for alias in list(upd.merged) + list(self.tracker.aliases):
             g.remove_node(node_id("object", alias))
         touched = {o.object_id for o, _ in upd.matches} | {e.object_id for e in upd.events}
+        # Look-alikes whose identity became unsure this session (set when another one moved).
+        touched |= {oid for oid, o in self.tracker.objects.items()
+                    if o.identity_session == self.tracker.session and o.identity_candidates}
         for oid in touched:
             o = self.tracker.objects.get(oid)
             if o is not None:
@@ -148,7 +151,8 @@ class PerceptionPipeline:
                         "segment_bbox_min": np.min([s.bbox_min for s in segs], axis=0),
                         "segment_bbox_max": np.max([s.bbox_max for s in segs], axis=0),
                         "obb_yaw": big.obb_yaw, "obb_extent": big.obb_extent.copy(),
-                        "obb_center": big.obb_center.copy(), "num_segments": len(segs)})
+                        "obb_center": big.obb_center.copy(), "num_segments": len(segs),
+                        "identity_candidates": dict(o.identity_candidates)})
 
     def _annotate(self, e: ObjectEvent) -> ObjectEvent:
         a = self.scene_graph.get_object(e.object_id) or {}
@@ -166,4 +170,5 @@ def write_object_node(graph: SceneGraph, o: TrackedObject) -> None:
     graph.add_node("object", o.object_id, label=o.label, position=o.centroid, bbox_min=o.bbox_min,
                    bbox_max=o.bbox_max, color=o.color, state="disappeared" if o.state == DISAPPEARED else "present",
                    first_seen_ns=o.first_seen_ns, last_seen_ns=o.last_seen_ns,
-                   num_observations=o.num_observations, **extra)
+                   num_observations=o.num_observations,
+                   identity_candidates=[[int(k), float(v)] for k, v in o.identity_candidates.items()], **extra)
