@@ -208,7 +208,13 @@ def test_room_type_votes():
     update_room_types(g)
     by_pos = {tuple(np.round(a["position"][:2])): a["room_type"] for a in g.rooms()}
     types = sorted(by_pos.values())
-    assert types == ["bedroom", "kitchen", "unknown"]
+    # The empty room gets the missing core type (a home has a living room), marked as a prior.
+    assert types == ["bedroom", "kitchen", "living_room"]
+    src = {a["room_type"]: (a["room_type_source"], a["room_type_confidence"]) for a in g.rooms()}
+    assert src["living_room"] == ("prior", pytest.approx(0.2)) and src["bed" + "room"][0] == "contents"
+    update_room_types(g, core_types=())
+    assert sorted(a["room_type"] for a in g.rooms()) == ["bedroom", "kitchen", "unknown"]
+    assert {a["room_type_source"] for a in g.rooms() if a["room_type"] == "unknown"} == {"none"}
 
 
 def test_bad_grid_input():

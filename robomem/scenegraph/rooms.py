@@ -50,7 +50,15 @@ ROOM_TYPE_VOTES: dict[str, tuple[str, float]] = {
     "cereal_box": ("kitchen", 0.3), "milk": ("kitchen", 0.3), "cheese": ("kitchen", 0.3),
     "fork": ("kitchen", 0.2), "knife": ("kitchen", 0.2), "spoon": ("kitchen", 0.2),
     "shirt": ("bedroom", 0.3), "jeans": ("bedroom", 0.3), "sock": ("bedroom", 0.3),
+    "laundry_basket": ("laundry", 1.0),
 }
+
+#: Room types nearly every home has, largest first: :func:`update_room_types` gives a core type no
+#: room was typed as to a room whose contents vote for nothing (the largest such room to the
+#: largest missing type) -- an empty kitchen is still the kitchen.
+CORE_ROOM_TYPES = ("living_room", "kitchen", "bedroom", "bathroom")
+#: Confidence given to a room type that comes from that prior and not from contents.
+PRIOR_TYPE_CONFIDENCE = 0.2
 
 
 def infer_room_type(labels: Iterable[str], votes: Optional[dict] = None) -> tuple[str, float]:
@@ -382,11 +390,24 @@ def add_rooms(graph: SceneGraph, seg: RoomSegmentation, *, floor_z: float = 0.0)
     graph.node(node_id("building", 0))["position"] = np.asarray(bpos, dtype=np.float64)
 
 
-def update_room_types(graph: SceneGraph, votes: Optional[dict] = None) -> None:
-    """Set each room's ``room_type``/``room_type_confidence`` from the objects ``in_room`` it."""
+def update_room_types(graph: SceneGraph, votes: Optional[dict] = None,
+                      core_types: Iterable[str] = CORE_ROOM_TYPES, min_prior_area: float = 4.0) -> None:
+    """Set each room's ``room_type``/``room_type_confidence`` from the objects ``in_room`` it, and
+    ``room_type_source`` (``"contents"``, ``"prior"`` or ``"none"``). Then each of ``core_types``
+    (largest first) that no room got goes to the largest remaining untyped room of at least
+    ``min_prior_area`` m², with confidence :data:`PRIOR_TYPE_CONFIDENCE` (pass ``core_types=()``
+    to keep such rooms ``"unknown"``)."""
     for rid, a in graph.nodes("room"):
         labels = [graph.node(o)["label"] for o in graph.predecessors(rid, "in_room")]
         a["room_type"], a["room_type_confidence"] = infer_room_type(labels, votes)
+        a["room_type_source"] = "none" if a["room_type"] == "unknown" else "contents"
+    rooms = [a for _, a in graph.nodes("room")]
+    present = {a["room_type"] for a in rooms}
+    missing = [t for t in core_types if t not in present]
+    untyped = sorted((a for a in rooms if a["room_type"] == "unknown" and a.get("area", 0.0) >= min_prior_area),
+                     key=lambda a: (-a.get("area", 0.0), a["id"]))
+    for t, a in zip(missing, untyped):
+        a["room_type"], a["room_type_confidence"], a["room_type_source"] = t, PRIOR_TYPE_CONFIDENCE, "prior"
 
 
 def _walled_pairs(labels: np.ndarray, virtual: Optional[np.ndarray]) -> dict:
