@@ -217,6 +217,33 @@ def test_room_type_votes():
     assert {a["room_type_source"] for a in g.rooms() if a["room_type"] == "unknown"} == {"none"}
 
 
+def test_rooms_take_the_tall_furniture_in_their_notches_but_not_the_walls():
+    """A wardrobe (occupied in the map slice) against the inner wall of room A belongs to A after
+    fill_room_notches; the wall between A and B, the outside and room B's cells stay as they were."""
+    from robomem.scenegraph.rooms import fill_room_notches
+    base = three_room_plan()
+    data = base.data.copy()
+    X = -0.5 + (np.arange(data.shape[1]) + 0.5) * RES
+    Y = -0.5 + (np.arange(data.shape[0]) + 0.5) * RES
+    XX, YY = np.meshgrid(X, Y)
+    wardrobe = (XX >= 0.05) & (XX <= 0.65) & (YY >= 1.0) & (YY <= 2.0)
+    data[wardrobe] = 100
+    grid = OccupancyGrid2D(data, RES, base.origin)
+    seg = segment_rooms(grid)
+    a = seg.labels[np.argmin(np.abs(Y - 2.0)), np.argmin(np.abs(X - 2.0))]
+    assert (seg.labels[wardrobe] == 0).all()
+    filled = fill_room_notches(seg, grid, 1.0)
+    assert (filled.labels[wardrobe] == a).mean() > 0.95
+    assert filled.areas[a] > seg.areas[a] + 0.5
+    changed = filled.labels != seg.labels
+    assert (seg.labels[changed] == 0).all() and (data[changed] != 0).all()
+    # Nothing beyond the wardrobe: the outer walls and the outside are no notch of a box room.
+    assert not (changed & ~wardrobe & ((XX < 0.0) | (XX > 3.95))).any()
+    assert fill_room_notches(seg, grid, 0.0) is seg
+    with pytest.raises(ValueError, match="shape"):
+        fill_room_notches(seg, OccupancyGrid2D(np.zeros((3, 3), np.int8), RES, (0, 0)))
+
+
 def test_bad_grid_input():
     with pytest.raises(ValueError):
         segment_rooms(OccupancyGrid2D(np.zeros((0, 0), np.int8), 0.05, (0, 0)))

@@ -14,7 +14,8 @@ from robomem.perception.tracker import DISAPPEARED, ObjectTracker, StaleFrameErr
 from robomem.scenegraph.graph import SceneGraph, node_id
 from robomem.scenegraph.places import add_places, extract_places, link_objects_to_places
 from robomem.scenegraph.relations import update_object_relations
-from robomem.scenegraph.rooms import add_rooms, merge_same_type_rooms, segment_rooms, update_room_types
+from robomem.scenegraph.rooms import (add_rooms, fill_room_notches, merge_same_type_rooms, segment_rooms,
+                                      update_room_types)
 
 
 @dataclass
@@ -40,13 +41,16 @@ class PerceptionPipeline:
     ``room_band`` (z range in metres of the octree slice used for rooms and places: above most
     furniture, below door tops), ``room_settings`` / ``place_settings`` (kwargs of
     :func:`segment_rooms` / :func:`extract_places`), ``integrate_depth`` (insert each frame's depth
-    into ``octree``; False when another owner, e.g. the memory stack's map, already does).
+    into ``octree``; False when another owner, e.g. the memory stack's map, already does),
+    ``notch_radius`` (metres; rooms take the occupied/unknown cells in their notches, see
+    :func:`~robomem.scenegraph.rooms.fill_room_notches`; 0 = off).
     """
 
     def __init__(self, octree=None, *, segment_settings: Optional[dict] = None,
                  tracker_settings: Optional[dict] = None, structure_every: int = 50,
                  room_band: tuple[float, float] = (1.4, 1.9), room_settings: Optional[dict] = None,
-                 place_settings: Optional[dict] = None, floor_z: float = 0.0, integrate_depth: bool = True) -> None:
+                 place_settings: Optional[dict] = None, floor_z: float = 0.0, integrate_depth: bool = True,
+                 notch_radius: float = 1.0) -> None:
         self.octree = octree
         self.integrate_depth = bool(integrate_depth)  # False: the octree is filled by its owner (the stack's map)
         self.segment_settings = {"missing_labels": "skip", **(segment_settings or {})}
@@ -57,6 +61,7 @@ class PerceptionPipeline:
         self.room_settings = dict(room_settings or {})
         self.place_settings = dict(place_settings or {})
         self.floor_z = floor_z
+        self.notch_radius = float(notch_radius)   # rooms.fill_room_notches after segmentation (0 = off)
         self.frames_processed = 0
 
     def new_session(self) -> None:
@@ -129,6 +134,7 @@ class PerceptionPipeline:
         if objs:
             seg = merge_same_type_rooms(seg, np.array([a["position"][:2] for a in objs]),
                                         [a["label"] for a in objs])
+        seg = fill_room_notches(seg, grid, self.notch_radius)
         add_rooms(g, seg, floor_z=self.floor_z)
         update_object_relations(g, points=self._points())
         update_room_types(g)

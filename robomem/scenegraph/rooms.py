@@ -410,6 +410,42 @@ def update_room_types(graph: SceneGraph, votes: Optional[dict] = None,
         a["room_type"], a["room_type_confidence"], a["room_type_source"] = t, PRIOR_TYPE_CONFIDENCE, "prior"
 
 
+def fill_room_notches(seg: RoomSegmentation, grid, radius: float = 1.0) -> RoomSegmentation:
+    """Give each room the unlabelled, non-free cells (tall furniture, floor hidden behind it) in
+    its notches: the morphological closing of the room by a disk of ``radius`` metres, limited to
+    cells no room holds and the grid does not call free. A wardrobe or a fridge against a wall
+    stands inside the room, though the map slice sees it as occupied. Run it after any merging
+    (filled cells make rooms touch along walls near doors)."""
+    if radius <= 0:
+        return seg
+    data = np.asarray(grid.data)
+    if data.shape != seg.labels.shape:
+        raise InvalidInputError(f"grid shape {data.shape} does not match the segmentation {seg.labels.shape}")
+    res = seg.resolution
+    k = int(np.ceil(radius / res)) + 1
+    out = seg.labels.copy()
+    H, W = out.shape
+    for lab in sorted(seg.areas):
+        rr, cc = np.nonzero(seg.labels == lab)
+        if len(rr) == 0:
+            continue
+        r0, r1, c0, c1 = max(rr.min() - k, 0), min(rr.max() + k + 1, H), max(cc.min() - k, 0), min(cc.max() + k + 1, W)
+        m = np.pad(seg.labels[r0:r1, c0:c1] == lab, k)
+        dil = ndimage.distance_transform_edt(~m) * res <= radius
+        closed = (ndimage.distance_transform_edt(dil) * res > radius)[k:-k, k:-k]
+        sub = out[r0:r1, c0:c1]
+        sub[closed & (sub == 0) & (data[r0:r1, c0:c1] != 0)] = lab
+    if np.array_equal(out, seg.labels):
+        return seg
+    idx = np.array(sorted(seg.areas))
+    counts = ndimage.sum_labels(np.ones_like(out), out, idx)
+    rc = np.array(ndimage.center_of_mass(np.ones_like(out), out, idx)).reshape(-1, 2)
+    ox, oy = seg.origin
+    areas = {int(i): float(n * res * res) for i, n in zip(idx, counts)}
+    cents = {int(i): (ox + (c + 0.5) * res, oy + (r + 0.5) * res) for i, (r, c) in zip(idx, rc)}
+    return RoomSegmentation(out, res, seg.origin, areas, cents, seg.virtual)
+
+
 def _walled_pairs(labels: np.ndarray, virtual: Optional[np.ndarray]) -> dict:
     """(p, q) -> True when most of the boundary between rooms p and q runs along a virtual wall
     (an opening framed by wall stubs on both sides)."""
