@@ -121,10 +121,11 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
         return dict(o.identity_candidates) if o is not None else {}
 
     def where_candidates(self, object_id: int) -> list[tuple[int, float]]:
-        """Where object ``object_id`` may be, as (id whose current place may hold it, probability),
-        most probable first: ``[(object_id, 1.0)]`` unless a look-alike re-identification was not
-        sure, in which case the places of the look-alikes it may have been confused with follow
-        (the first entry is the tracker's answer). [] for an unknown id."""
+        """Where object ``object_id`` may be, as (id whose current place may hold it, probability):
+        first the object's own place (the tracker's answer, what the scene graph stores under the
+        id), then, when a look-alike re-identification was not sure, the places of the look-alikes
+        it may have been confused with, most probable first; ``[(object_id, 1.0)]`` when sure, []
+        for an unknown id."""
         oid = self.resolve(int(object_id))
         o = self.objects.get(oid)
         if o is None:
@@ -135,7 +136,7 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
                 p[x.object_id] = p.get(x.object_id, 0.0) + x.identity_candidates[oid]
         tot = sum(p.values())
         out = [(k, v / tot) for k, v in p.items()]
-        return sorted(out, key=lambda kv: (-kv[1], kv[0] != oid))
+        return sorted(out, key=lambda kv: (kv[0] != oid, -kv[1]))
 
     def _take_identity(self, o: TrackedObject) -> None:
         pend = self._pending_identity.pop(o.object_id, None)
