@@ -32,7 +32,8 @@ from robomem.perception import PerceptionPipeline  # noqa: E402
 from robomem.perception.segments import STRUCTURAL_CATEGORIES, extract_segments  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from perception_io import load_state, print_style_table, save_state, state_path, write_jsonl  # noqa: E402
+from perception_io import (load_state, print_style_table, save_state, state_path, summarize_jsonl,  # noqa: E402
+                           write_jsonl)
 
 MIN_PIXELS = 20
 IOU_MATCH = 0.25
@@ -399,10 +400,16 @@ def score_moves(pipe, scene, moved: dict, pre_pairs: dict, frames2, events) -> d
         a = pipe.scene_graph.get_object(pipe.tracker.resolve(pre_pairs[g]))
         lo, hi = scene.objects[g].bbox()
         where_ok += int(a is not None and np.linalg.norm(np.asarray(a["position"]) - (lo + hi) / 2) <= 0.5)
+    # "Unsure which one": the kept id carries identity candidates. A wrong id given with no such
+    # doubt is a confident error.
+    unsure = [g for g in eligible if pipe.tracker.identity_candidates(pre_pairs[g])]
+    ok_ids = {g for g in eligible if pre_pairs[g] in moved_evts and obj2.pairs.get(g) == pre_pairs[g]}
+    wrong_sure = sum(1 for g in eligible if g not in ok_ids and g not in unsure)
     moved_pred_ids = {pre_pairs[g] for g in moved if g in pre_pairs}
     false_events = [e for e in gone_evts if e.object_id not in moved_pred_ids]
     return dict(moves=len(moved), moves_eligible=len(eligible), moves_detected=detected, moves_swapped=swapped,
-                moves_where_ok=where_ok, moves_missed_alone=missed_alone,
+                moves_where_ok=where_ok, moves_missed_alone=missed_alone, moves_unsure=len(unsure),
+                moves_wrong_sure=wrong_sure,
                 change_events=len(gone_evts), false_change_events=len(false_events),
                 unchanged_tracked=len(set(pre_pairs.values()) - moved_pred_ids),
                 false_flagged_objects=len({e.object_id for e in false_events}),
@@ -441,6 +448,8 @@ def summarize(results) -> dict:
         / max(sum(r["moves_eligible"] for r in results), 1),
         "moves_missed": sum(r["moves_eligible"] - r["moves_detected"] for r in results),
         "moves_missed_alone": sum(r["moves_missed_alone"] for r in results),
+        "moves_unsure": sum(r.get("moves_unsure", 0) for r in results),
+        "moves_wrong_sure": sum(r.get("moves_wrong_sure", 0) for r in results),
         "false_change_share": sum(r["false_change_events"] for r in results) / max(sum(r["change_events"] for r in results), 1),
         "false_flagged_share": sum(r["false_flagged_objects"] for r in results) / max(sum(r["unchanged_tracked"] for r in results), 1),
         "ms_median": float(np.median([r["ms_median"] for r in results])),
@@ -515,7 +524,11 @@ def main() -> None:
     ap.add_argument("--replay", default=None, metavar="DIR",
                     help="use the frames and grids saved by --save-state in DIR instead of rendering")
     ap.add_argument("--jsonl", default=None, metavar="FILE", help="append one JSON line per house to FILE")
+    ap.add_argument("--summarize", default=None, metavar="FILE", help="print the tables of a --jsonl FILE and exit")
     args = ap.parse_args()
+    if args.summarize:
+        summarize_jsonl(args.summarize)
+        return
     if args.tum_figure:
         print(tum_figure(args.tum_figure))
         return
@@ -556,6 +569,8 @@ def main() -> None:
             ("where-is within 0.5 m for moved objects (stored under the old id)", s["moves_where"], ">= 0.95"),
             (f"missed moves ({s['moves_missed']}) with no identical (same-category) object moved too",
              s["moves_missed_alone"], "(info, count)"),
+            ("moved objects reported 'unsure which one' (identity candidates)", s["moves_unsure"], "(info, count)"),
+            ("moved objects under a wrong id with no doubt reported", s["moves_wrong_sure"], "(info, count)"),
             ("false moved/disappeared events (share of such events)", s["false_change_share"], "<= 0.05"),
             ("unchanged objects falsely flagged", s["false_flagged_share"], "<= 0.05")]
     for name, v, tgt in rows:

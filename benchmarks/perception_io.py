@@ -77,3 +77,37 @@ def print_style_table(results) -> None:
         print(f"| {st} | {n} | {a:.3f} | {b:.3f} | {c:.3f} |")
 
 
+
+
+def summarize_jsonl(path) -> None:
+    """Print the per-style table (worst and mean style) and the move figures of a ``--jsonl``
+    file (the last line per house counts, so a house scored again replaces its earlier line)."""
+    import json
+    rows: dict = {}
+    for line in Path(path).read_text().splitlines():
+        if line.strip():
+            r = json.loads(line)
+            rows[(r["style"], r["seed"])] = r
+    rs = list(rows.values())
+    for st in dict.fromkeys(r["style"] for r in rs):
+        seeds = sorted(r["seed"] for r in rs if r["style"] == st)
+        print(f"{st}: seeds {seeds}")
+    print("\n| style | houses | rooms matched IoU >= 0.8 | room types (matched) | objects in right room |\n|---|---|---|---|---|")
+    for st, n, a, b, c in style_rows(rs):
+        print(f"| {st} | {n} | {a:.3f} | {b:.3f} | {c:.3f} |")
+    mv = [r for r in rs if "moves_eligible" in r]
+    if mv:
+        def tot(k):
+            return sum(r.get(k, 0) for r in mv)
+        n = max(tot("moves_eligible"), 1)
+        print(f"\nmoves ({len(mv)} houses): kept own id {tot('moves_detected')}/{tot('moves_eligible')} = "
+              f"{tot('moves_detected') / n:.3f}; +swaps {(tot('moves_detected') + tot('moves_swapped')) / n:.3f}; "
+              f"where-is within 0.5 m {tot('moves_where_ok')}/{tot('moves_eligible')} = {tot('moves_where_ok') / n:.3f}; "
+              f"false moved/disappeared {tot('false_change_events')}/{tot('change_events')} = "
+              f"{tot('false_change_events') / max(tot('change_events'), 1):.3f}; unsure {tot('moves_unsure')}, "
+              f"wrong with no doubt {tot('moves_wrong_sure')}")
+        worst = min(mv, key=lambda r: r["moves_detected"] / max(r["moves_eligible"], 1))
+        print(f"worst house: {worst['name']} {worst['moves_detected']}/{worst['moves_eligible']}")
+    cpu = [r["cpu_ms_median"] for r in rs if "cpu_ms_median" in r]
+    if cpu:
+        print(f"CPU ms/frame (segments + tracker + graph), median of house medians: {float(np.median(cpu)):.1f}")

@@ -44,3 +44,20 @@ def test_style_rows_give_worst_and_mean_style():
     assert out["b"] == (1, 0.8, 0.75, 1.0)
     assert out["worst style"] == (3, 0.8, 0.75, 29 / 30)
     np.testing.assert_allclose(out["mean of styles"][1:], [(14 / 15 + 0.8) / 2, 0.875, (29 / 30 + 1) / 2])
+
+
+def test_summary_of_a_jsonl_keeps_the_last_line_per_house(tmp_path, capsys):
+    import json
+
+    from benchmarks.perception_io import summarize_jsonl
+    base = dict(rooms_gt=4, type_ok=4, in_room_ok=10, in_room_n=10, cpu_ms_median=20.0)
+    lines = [dict(base, style="real", seed=1, name="house-real-1", rooms_matched=2, moves_eligible=10, moves_detected=5,
+                  moves_swapped=0, moves_where_ok=5, false_change_events=1, change_events=10),
+             dict(base, style="real", seed=1, name="house-real-1", rooms_matched=4, moves_eligible=10, moves_detected=9,
+                  moves_swapped=1, moves_where_ok=10, false_change_events=0, change_events=10, moves_unsure=1)]
+    p = tmp_path / "r.jsonl"
+    p.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    summarize_jsonl(p)
+    out = capsys.readouterr().out
+    assert "| real | 1 | 1.000 | 1.000 | 1.000 |" in out
+    assert "kept own id 9/10 = 0.900" in out and "where-is within 0.5 m 10/10 = 1.000" in out and "unsure 1" in out
