@@ -158,7 +158,7 @@ class PerceptionPipeline:
                         "segment_bbox_max": np.max([s.bbox_max for s in segs], axis=0),
                         "obb_yaw": big.obb_yaw, "obb_extent": big.obb_extent.copy(),
                         "obb_center": big.obb_center.copy(), "num_segments": len(segs),
-                        "identity_candidates": dict(o.identity_candidates)})
+                        "identity_candidates": [[int(k), float(v)] for k, v in o.identity_candidates.items()]})
 
     def _annotate(self, e: ObjectEvent) -> ObjectEvent:
         a = self.scene_graph.get_object(e.object_id) or {}
