@@ -9,7 +9,7 @@ import numpy as np
 
 from robomem.frame import Frame
 from robomem.observations import EventKind, ObjectEvent
-from robomem.perception.association import _box_inside_share, _obj_desc, appearance_cost
+from robomem.perception.association import _box_inside_share, _obj_desc, identity_probabilities
 from robomem.perception.segments import UNLABELLED
 from robomem.perception.visibility import Visibility, check_visibility, frame_evidence_maps
 from robomem.pose import invert_pose
@@ -106,15 +106,13 @@ class ChangeEventsMixin:
         if not cands:
             return None
         olds = [o] + [x for x in self._old_pool(o.label, {y.object_id for y in cands}) if x is not o]
-        odesc = [_obj_desc(x) for x in olds]
-        cost = np.full((len(cands), len(olds)), np.inf)
-        for a, y in enumerate(cands):
-            yd = _obj_desc(y)
-            for b, x in enumerate(olds):
-                if y.first_session > x.last_session and y.first_seen_ns > x.last_seen_ns:
-                    cost[a, b] = appearance_cost(yd, odesc[b])
-        for a, b in self._hungarian(cost):
+        allowed = np.array([[y.first_session > x.last_session and y.first_seen_ns > x.last_seen_ns for x in olds]
+                            for y in cands], dtype=bool).reshape(len(cands), len(olds))
+        fine, gate = self._pair_costs([_obj_desc(y) for y in cands], [_obj_desc(x) for x in olds], allowed)
+        probs = identity_probabilities(fine, self.identity_temperature)
+        for a, b in self._hungarian(fine, gate):
             if b == 0:
+                self._pending_identity[o.object_id] = (olds, probs[a])
                 return cands[a]
         return None
 
@@ -139,6 +137,7 @@ class ChangeEventsMixin:
                      "color_votes", "placed_ns", "rgb_sum", "rgb_weight"):
             setattr(o, name, getattr(y, name))
         o.num_observations += y.num_observations
+        self._take_identity(o)
         o.misses = 0
         o.state = PRESENT
         del self.objects[y.object_id]
