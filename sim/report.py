@@ -90,7 +90,7 @@ def fig_scene_graph(story, path: Path) -> int:
             if pu is None or pv is None:
                 continue
             t = a.get("type")
-            style = {"connected": ("#a3be8c", 0.8, "-"), "contains": ("#81a1c1", 0.6, ":"),
+            style = {"connected": ("#c9dbb8", 0.6, "-"), "contains": ("#b3c7dd", 0.5, ":"),
                      "nearest_place": ("#b48ead", 0.6, "--")}.get(t, ("#d08770", 1.2, "-"))
             ax.plot([pu[0], pv[0]], [pu[1], pv[1]], color=style[0], lw=style[1], ls=style[2], zorder=2)
         pl = np.array([a["position"][:2] for a in g.places()]) if g.num_nodes("place") else np.zeros((0, 2))
@@ -193,7 +193,7 @@ def fig_question(story, q: dict, path: Path) -> int:
     """One question: the memory's hypotheses (remembered places with P(still there), rooms with
     their prior), the trips, the answer and the truth."""
     scene = story.scene
-    fig = new_figure(8, 6.2)
+    fig = new_figure(7.5, 9.5)
     ax = fig.add_subplot(1, 1, 1)
     verdict = "RIGHT" if q["right"] else "WRONG"
     map_axes(ax, _grid(story), map_bounds(scene), scene,
@@ -215,13 +215,13 @@ def fig_question(story, q: dict, path: Path) -> int:
             p = ev["p_still_there"] if ev and ev.get("p_still_there") is not None else None
             ax.plot(s["goal"][0], s["goal"][1], marker="o", ms=10, mfc="none", mec="#d08770", mew=2.2, zorder=5)
             pts.append(s["goal"][:2])
-            texts.append(f"remembered {q['label'] or ''}" + (f": P(still there) {p:.2f}" if p is not None else ""))
+            texts.append("remembered" + (f", P(there) {p:.2f}" if p is not None else ""))
             cols.append("#a34e2a")
     for e in q["memory_evidence"]:
         if q["kind"] in ("where_past",) and e.get("position"):
             ax.plot(e["position"][0], e["position"][1], marker="o", ms=10, mfc="none", mec="#d08770", mew=2.2, zorder=5)
             pts.append(e["position"][:2])
-            texts.append(f"memory: {e['label']} then")
+            texts.append("memory: then")
             cols.append("#a34e2a")
     if q.get("truth_position"):
         tp = q["truth_position"]
@@ -233,7 +233,7 @@ def fig_question(story, q: dict, path: Path) -> int:
         ap = q["answer_position"]
         ax.plot(ap[0], ap[1], marker="*", ms=16, color="#2ca02c" if q["right"] else "#d62728", mec="black", zorder=7)
         pts.append(ap[:2])
-        texts.append(f"answer (P={q['episode']['confidence']:.2f})")
+        texts.append(f"answer, P {q['episode']['confidence']:.2f}")
         cols.append("#1b5e20" if q["right"] else "#b71c1c")
     place_labels(ax, pts, texts, color=cols, fontsize=8)
     h = legend_handles(*MAP_LEGEND,
@@ -244,7 +244,7 @@ def fig_question(story, q: dict, path: Path) -> int:
                         {"marker": "o", "mfc": "none", "mec": "#d08770", "mew": 1.5, "ms": 6}),
                        ("marker", "agent's answer", {"marker": "*", "color": "#2ca02c", "mec": "black", "ms": 12}),
                        ("marker", "ground truth", {"marker": "x", "color": "black", "mew": 2}))
-    ax.legend(handles=h, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+    ax.legend(handles=h, loc="upper left", bbox_to_anchor=(0.0, -0.07), fontsize=8, ncol=2, frameon=False)
     return save(fig, path)
 
 
@@ -324,7 +324,7 @@ def write_report(story, out_dir: Path) -> Path:
             kname = f"q{i + 1}_keyframe{j + 1}.png"
             Image.fromarray(np.asarray(img)).save(out / kname)
             when = "" if stamp is None else f", {(stamp - story.scenario.log.session(0).t_start) / 3600e9:.1f} h after day-1 start"
-            kf.append(f'<div class=kf><img src="{kname}" alt="keyframe {kid}" width="{np.asarray(img).shape[1]}">'
+            kf.append(f'<div class=kf><img src="{kname}" alt="keyframe {kid}" width="{2 * np.asarray(img).shape[1]}">'
                       f"stored keyframe {kid}: {_e(cap.split(',')[0])}{_e(when)}</div>")
         ep = q["episode"]
         cls = "right" if q["right"] else "wrong"
@@ -358,7 +358,7 @@ def write_report(story, out_dir: Path) -> Path:
 <h1>robomem demo: a robot remembers a house over two days</h1>
 <section id=summary><h2>Summary</h2>
 <p class=score>First answers right: <b>{sc['right']}/{sc['asked']}</b> questions; day 2 driving {sc['path_m']:.1f} m
-over {sc['steps']} look(s). Demo wall time {rec['wall_s']:.0f} s.</p>
+over {sc['steps']} look(s). The story (simulation, memory, agent) took {rec['wall_s']:.0f} s of wall time.</p>
 <p>House <code>{_e(house['name'])}</code> ({_e(house['style'])} layout, {len(house['rooms'])} rooms:
 {_e(', '.join(sorted(house['rooms'])))}; {house['objects']} small objects). On <b>day 1</b> the robot explores it from scratch
 and everything it sees goes into its memory (map, objects, keyframes, scene graph). Overnight the household moves
