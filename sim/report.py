@@ -91,7 +91,8 @@ def fig_scene_graph(story, path: Path) -> int:
                 continue
             t = a.get("type")
             style = {"connected": ("#c9dbb8", 0.6, "-"), "contains": ("#b3c7dd", 0.5, ":"),
-                     "nearest_place": ("#b48ead", 0.6, "--")}.get(t, ("#d08770", 1.2, "-"))
+                     "nearest_place": ("#b48ead", 0.6, "--"), "in_room": ("#5e81ac", 0.7, "-."),
+                     "near": ("#ebcb8b", 0.6, "-")}.get(t, ("#d08770", 1.4, "-"))
             ax.plot([pu[0], pv[0]], [pu[1], pv[1]], color=style[0], lw=style[1], ls=style[2], zorder=2)
         pl = np.array([a["position"][:2] for a in g.places()]) if g.num_nodes("place") else np.zeros((0, 2))
         n_place = len(pl)
@@ -120,7 +121,9 @@ def fig_scene_graph(story, path: Path) -> int:
                         {"marker": "D", "color": "#4c566a"}),
                        ("marker", "object: small thing on furniture", {"marker": "o", "color": "#d08770"}),
                        ("line", "edge: on / in (object → furniture)", {"color": "#d08770", "lw": 1.2}),
-                       ("line", "edge: places connected", {"color": "#a3be8c"}),
+                       ("line", "edge: object in room", {"color": "#5e81ac", "ls": "-."}),
+                       ("line", "edge: objects near each other", {"color": "#ebcb8b"}),
+                       ("line", "edge: places connected", {"color": "#c9dbb8"}),
                        ("line", "edge: room contains place", {"color": "#81a1c1", "ls": ":"}),
                        ("line", "edge: object → nearest place", {"color": "#b48ead", "ls": "--"}))
     ax.legend(handles=h, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
@@ -278,12 +281,28 @@ def _target_name(t: str, q: dict) -> str:
     return "check remembered " + _e(q["label"] or "") + f" ({_e(t)})"
 
 
+def _words(text: str, q: dict) -> str:
+    """A trace reason with hypothesis keys in words ("room:2" → "living_room_0")."""
+    import re
+    text = re.sub(r"room:(\d+)", lambda m: q["room_names"].get(m.group(1), m.group(0)), str(text))
+    return re.sub(r"obj:(\d+)", lambda m: f"the remembered {q['label'] or 'object'} (object {m.group(1)})", text)
+
+
 def _trace_html(q: dict) -> str:
     rows = []
     for rec in q["episode"]["trace"]:
         cons = rec.get("considered", [])
+        if "p_correct_now" not in rec:        # "cannot answer": parsed before any belief
+            rows.append(f"<p><b>Decision {rec['step'] + 1}</b>: {_e(rec.get('decision', ''))} — "
+                        f"{_e(rec.get('reason', ''))}. No option to weigh; the robot does not move.</p>")
+            continue
+        if not cons and q["kind"] == "where_past":
+            rows.append(f"<p><b>Decision {rec['step'] + 1}</b>: the question is about the past; looking now cannot "
+                        f"change what memory recorded then, so there is nothing to go and see: it answers from "
+                        f"memory with P(right) = {_fmt(rec.get('p_correct_now'), 2)}.</p>")
+            continue
         head = (f"<p><b>Decision {rec['step'] + 1}</b>: P(right if it answers now) = {_fmt(rec.get('p_correct_now'), 2)}; "
-                f"{_e(rec.get('reason', rec.get('decision', '')))}</p>")
+                f"{_e(_words(rec.get('reason', rec.get('decision', '')), q))}</p>")
         if not cons:
             rows.append(head)
             continue
@@ -318,18 +337,24 @@ def write_report(story, out_dir: Path) -> Path:
     for q in rec["questions"]:
         i = q["index"]
         name = f"q{i + 1}.png"
-        overlaps[name] = fig_question(story, q, out / name)
+        if q["episode"]["cannot_answer"]:
+            picture = "<p class=muted>No map: it could not answer, so it did not move.</p>"
+        else:
+            overlaps[name] = fig_question(story, q, out / name)
+            picture = f'<img class=fig src="{name}" alt="Q{i + 1} map">'
         kf = []
         for j, (kid, cap, img, stamp) in enumerate(story.keyframes.get(i, [])):
             kname = f"q{i + 1}_keyframe{j + 1}.png"
             Image.fromarray(np.asarray(img)).save(out / kname)
-            when = "" if stamp is None else f", {(stamp - story.scenario.log.session(0).t_start) / 3600e9:.1f} h after day-1 start"
+            h = None if stamp is None else (stamp - story.scenario.log.session(0).t_start) / 3600e9
+            when = "" if h is None else (f"day 1 (exploration), {h * 60:.0f} min in" if h < 12 else
+                                         f"day 2 (while answering), {h:.1f} h after day-1 start")
             kf.append(f'<div class=kf><img src="{kname}" alt="keyframe {kid}" width="{2 * np.asarray(img).shape[1]}">'
-                      f"stored keyframe {kid}: {_e(cap.split(',')[0])}{_e(when)}</div>")
+                      f"keyframe {kid}, {_e(when)}<br>shows {_e(q['label'] or '')} ({_e(cap.split(',')[0])})</div>")
         ep = q["episode"]
         cls = "right" if q["right"] else "wrong"
         final = (_e(ep["stop_reason"]) if ep["cannot_answer"] else
-                 (f"{_e(q['answer_room'] or '?')}" + (f" at ({q['answer_position'][0]:.2f}, {q['answer_position'][1]:.2f})"
+                 (f"in {_e(q['answer_room'] or '?')}" + (f", at ({q['answer_position'][0]:.2f}, {q['answer_position'][1]:.2f})"
                                                       if q["answer_position"] else "")))
         qhtml.append(
             f'<div class=q id="q{i + 1}"><h3>Q{i + 1}. \u201c{_e(q["text"])}\u201d <span class=muted>({_e(q["why"])})</span></h3>'
@@ -337,8 +362,7 @@ def write_report(story, out_dir: Path) -> Path:
             f"<p><b>Agent's answer:</b> {final} — confidence {ep['confidence']:.2f}, {ep['steps']} look(s), "
             f"{ep['path_m']:.1f} m driven, {q['frames']} frames. "
             f"<span class={cls}>{'RIGHT' if q['right'] else 'WRONG'}</span> ({_e(q['verdict'])})</p>"
-            f'<img class=fig src="{name}" alt="Q{i + 1} map">'
-            f"<h4>Evidence keyframes (images the memory stored)</h4>"
+            f"{picture}<h4>Evidence keyframes (images the memory stored)</h4>"
             + ("".join(kf) if kf else "<p class=muted>none: the question is not about an object it has seen.</p>")
             + f"<h4>Decision trace (what it considered, why it went or didn't)</h4>{_trace_html(q)}</div>")
     sc, d1 = rec["score"], rec["day1"]

@@ -7,7 +7,7 @@ room names come from the simulator's floor plan (the robot's room segmentation i
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from typing import Sequence
 
 import matplotlib
 
@@ -168,14 +168,3 @@ def legend_handles(*items) -> list:
 MAP_LEGEND = (("patch", "free (robot's map)", {"fc": "white", "ec": "0.6"}),
               ("patch", "occupied (robot's map)", {"fc": "#3b4252"}),
               ("patch", "unknown", {"fc": "#d9d9d9"}))
-
-
-def nice_time(t_s: float) -> str:
-    """Seconds since day-1 start → 'day 1 07:20'-style offsets are not known here; minutes/hours."""
-    if abs(t_s) < 3600:
-        return f"{t_s / 60:.0f} min"
-    return f"{t_s / 3600:.1f} h"
-
-
-def optional_float(v) -> Optional[float]:
-    return None if v is None else float(v)

@@ -26,7 +26,6 @@ import robomem
 import sim
 from robomem.planning import Agent, AnswerRecall, Budget
 from sim.agent_env import SimAgentWorld
-from sim.base import AgentState
 from sim.errors import SceneError
 from sim.explore import explore, observed_floor_fraction
 from sim.navigation import MapRobot
@@ -284,10 +283,9 @@ def run_story(out_dir: Path, config: Optional[StoryConfig] = None) -> Story:
         rec["events"] = [{"kind": str(getattr(e.kind, "value", e.kind)), "object_id": int(e.object_id),
                           "label": _label_of(stack, int(e.object_id)), "t_s": _ns_to_s(log, e.stamp_ns),
                           "position": [float(v) for v in e.position]} for e in stack.events()]
-        scored = [q for q in rec["questions"]]
-        rec["score"] = {"right": sum(q["right"] for q in scored), "asked": len(scored),
-                        "path_m": sum(q["episode"]["path_m"] for q in scored),
-                        "steps": sum(q["episode"]["steps"] for q in scored)}
+        qs = rec["questions"]
+        rec["score"] = {"right": sum(q["right"] for q in qs), "asked": len(qs),
+                        "path_m": sum(q["episode"]["path_m"] for q in qs), "steps": sum(q["episode"]["steps"] for q in qs)}
         rec["wall_s"] = time.perf_counter() - t_wall
         env.close()
         return story
