@@ -45,7 +45,7 @@ demo: venv
 # a no-op when /usr/bin/chromium exists. The test skips without it except under CI=true.
 browser:
 	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || \
-	  { echo "could not install chromium (needs root/apt); the report test will skip" >&2; exit 0; }
+	  { echo "could not install chromium (needs root/apt); the demo report test skips, or fails under CI=true" >&2; exit 0; }
 
 bench: venv
 	$(PY) benchmarks/octree_vs_octomap.py

@@ -213,6 +213,11 @@ def fig_question(story, q: dict, path: Path) -> int:
     pts, texts, cols = [], [], []
     first = (q["episode"]["trace"] or [{}])[0]
     for s in first.get("considered", []):
+        if s["target"].startswith("room:") and s.get("goal") and s.get("p_find") is not None:
+            ax.plot(s["goal"][0], s["goal"][1], marker="^", ms=8, mfc="#ebcb8b", mec="black", mew=0.6, zorder=4)
+            pts.append(s["goal"][:2])
+            texts.append(f"P(find) {s['p_find']:.2f}")
+            cols.append("#7a5c00")
         if s["target"].startswith("obj:") and s.get("goal"):
             ev = next((e for e in q["memory_evidence"] if f"obj:{e['object_id']}" == s["target"]), None)
             p = ev["p_still_there"] if ev and ev.get("p_still_there") is not None else None
@@ -245,6 +250,8 @@ def fig_question(story, q: dict, path: Path) -> int:
                         {"color": c, "lw": 2}),
                        ("marker", "where memory remembered it (before looking)",
                         {"marker": "o", "mfc": "none", "mec": "#d08770", "mew": 1.5, "ms": 6}),
+                       ("marker", "room look-out, P(find) on the first decision",
+                        {"marker": "^", "mfc": "#ebcb8b", "mec": "black", "ms": 7}),
                        ("marker", "agent's answer", {"marker": "*", "color": "#2ca02c", "mec": "black", "ms": 12}),
                        ("marker", "ground truth", {"marker": "x", "color": "black", "mew": 2}))
     ax.legend(handles=h, loc="upper left", bbox_to_anchor=(0.0, -0.07), fontsize=8, ncol=2, frameon=False)

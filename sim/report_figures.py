@@ -109,7 +109,8 @@ _MAP_CMAP = ListedColormap(["#d9d9d9", "#ffffff", "#3b4252"])   # unknown, free,
 
 def map_axes(ax, grid, bounds, scene=None, *, title: str = "", room_labels: bool = True) -> None:
     """Draw the robot's own map (``OccupancyGrid2D``) clipped to ``bounds`` (x0, y0, x1, y1), with a
-    scale bar and, from ``scene``, the room names."""
+    scale bar and, from ``scene``, the room names (a little below the room's centre, where the
+    look-out points usually are)."""
     d = grid.data
     img = np.where(d < 0, 0, np.where(d >= 50, 2, 1))
     h, w = d.shape
@@ -129,7 +130,7 @@ def map_axes(ax, grid, bounds, scene=None, *, title: str = "", room_labels: bool
     if scene is not None and room_labels:
         for room in scene.rooms.values():
             p = room.polygon.representative_point()
-            ax.text(p.x, p.y, room.room_id.replace("_0", "").replace("_", " "), fontsize=9, color="#5e81ac",
+            ax.text(p.x, p.y - 0.4, room.room_id.replace("_0", "").replace("_", " "), fontsize=9, color="#5e81ac",
                     ha="center", va="center", style="italic", alpha=0.9, zorder=1)
 
 

@@ -92,9 +92,9 @@ def _unique_at(log, t: int) -> dict[str, Any]:
 
 
 def pick_questions(log, asked_at: int, seen_before: int, remembered: Optional[set] = None) -> list[dict]:
-    """The day-2 questions: a moved object ("where is"), another moved one ("which room"), one that
-    stayed put, one that appeared overnight (never seen), a question about yesterday and one robomem
-    cannot answer. Only categories unique in the house at both times, so the truth is one object;
+    """The day-2 questions: one that appeared overnight (never seen), a moved object ("where is"),
+    another moved one ("which room"), one that stayed put, a question about yesterday and one
+    robomem cannot answer. Only categories unique in the house at both times, so the truth is one object;
     seen on day 1 where the question needs it (``remembered``: the labels the memory holds after
     day 1; None = the log's sightings decide). Deterministic for a log."""
     now = _unique_at(log, asked_at)
@@ -123,14 +123,15 @@ def pick_questions(log, asked_at: int, seen_before: int, remembered: Optional[se
         plural = p.category.endswith("s") and not p.category.endswith("ss")
         return ("are" if plural else "is") if now else ("were" if plural else "was")
 
+    if new:
+        add("where_now", f"where {be(new[0])} the {name(new[0])}?", new[0],
+            "appeared overnight: the robot has never seen one", asked_at)
     if moved:
         add("where_now", f"where {be(moved[0])} the {name(moved[0])}?", moved[0], "moved overnight", asked_at)
     if len(moved) > 1:
         add("which_room", f"which room {be(moved[1])} the {name(moved[1])} in?", moved[1], "moved overnight", asked_at)
     if stayed:
         add("where_now", f"where {be(stayed[0])} the {name(stayed[0])}?", stayed[0], "stayed where it was", asked_at)
-    if new:
-        add("where_now", f"where {be(new[0])} the {name(new[0])}?", new[0], "appeared overnight, never seen", asked_at)
     past = moved[2] if len(moved) > 2 else (moved[0] if moved else (stayed[0] if stayed else None))
     if past is not None:
         b = log.location_at(past.object_id, seen_before)
