@@ -113,3 +113,12 @@ def test_report_opens_in_headless_chromium(report, tmp_path):
     dark_map = (np.abs(img - np.array([0x3B, 0x42, 0x52])).sum(axis=2) < 30).mean()
     assert dark_map > 0.002                                                 # the robot's map is drawn (occupied cells)
     assert not (np.abs(img - np.array([0xB7, 0x1C, 0x1C])).sum(axis=2) < 10)[:60].mean() > 0.3   # no failure banner
+
+
+def test_bad_story_settings_are_refused_before_anything_runs(tmp_path):
+    from sim.errors import SceneError
+    for bad, name in ((dict(style="castle"), "style"), (dict(width=0), "width"), (dict(agent_steps=1.5), "agent_steps"),
+                      (dict(explore_budget_m=-1.0), "explore_budget_m")):
+        with pytest.raises(SceneError, match=name):
+            run_story(tmp_path / "x", StoryConfig(progress=False, **bad))
+        assert not (tmp_path / "x").exists()
