@@ -246,7 +246,8 @@ def fig_question(story, q: dict, path: Path) -> int:
     place_labels(ax, pts, texts, color=cols, fontsize=8)
     h = legend_handles(*MAP_LEGEND,
                        ("marker", "dock (start)", {"marker": "s", "color": "black"}),
-                       ("line", f"path taken ({q['episode']['path_m']:.1f} m, {q['episode']['steps']} looks)",
+                       ("line", f"path taken ({q['episode']['path_m']:.1f} m, {q['episode']['steps']} look"
+                        f"{'' if q['episode']['steps'] == 1 else 's'})",
                         {"color": c, "lw": 2}),
                        ("marker", "where memory remembered it (before looking)",
                         {"marker": "o", "mfc": "none", "mec": "#d08770", "mew": 1.5, "ms": 6}),
