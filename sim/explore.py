@@ -103,8 +103,9 @@ def explore(robot: MapRobot, strategy: str = "gain", *, path_budget_m: float = 1
     history, failures = [], []
     reason = "step budget exhausted"
     robot.look_around(360.0)
+    # No ETA: exploration usually ends (no frontier left) long before the path budget is spent.
     bar = tqdm(total=round(path_budget_m), unit="m", desc=desc or f"explore ({strategy})", disable=not progress,
-               leave=False)
+               leave=False, bar_format="{desc}: {n_fmt} m driven of a {total_fmt} m budget |{bar}| {elapsed}{postfix}")
     try:
         while c.steps - s0 < max_steps:
             if c.distance_m - d0 >= path_budget_m:
