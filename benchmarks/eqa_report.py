@@ -172,6 +172,7 @@ def plot(summary: dict, path: Path) -> None:
               "threshold": "confidence threshold (sweep τ)", "voi": "value of information (sweep cost weight w)"}
     for ax, key, title in ((axes[0], "present", "present questions (where / which room now)"),
                            (axes[1], None, "all questions (every category)")):
+        ys_all: list = []
         for g, names in _groups_of(summary).items():
             pts = sorted(((summary[n][key] if key else summary[n])["mean_path_m"],
                           100 * (summary[n][key] if key else summary[n])["accuracy"], n) for n in names
@@ -181,11 +182,18 @@ def plot(summary: dict, path: Path) -> None:
             m, c = style.get(g, ("x", "black"))
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=m, color=c, label=labels.get(g, g),
                     linestyle="-" if len(pts) > 1 else "none")
-            for i, (x, y, n) in enumerate(pts):
+            same: dict = defaultdict(list)              # points that coincide share one label
+            for x, y, n in pts:
                 if n.startswith(("threshold", "voi")):
-                    off = (4, -11 - 3 * (i % 2)) if n.startswith("threshold") else (4, 5 + 3 * (i % 2))
-                    ax.annotate(("τ=" if n.startswith("threshold") else "w=") + n.split("-", 1)[1], (x, y),
-                                textcoords="offset points", xytext=off, fontsize=7, color=c)
+                    same[(round(x, 1), round(y, 1))].append(n.split("-", 1)[1])
+            for i, ((x, y), vals) in enumerate(sorted(same.items())):
+                thr = g == "threshold"
+                off = (4, -12 - 8 * (i % 2)) if thr else (4, 6 + 8 * (i % 2))
+                ax.annotate(("τ=" if thr else "w=") + ", ".join(vals), (x, y), textcoords="offset points",
+                            xytext=off, fontsize=7, color=c)
+            ys_all.extend(p[1] for p in pts)
+        if ys_all:
+            ax.set_ylim(min(ys_all) - 6, max(ys_all) + 6)
         ax.set_xlabel("mean path per question (m)")
         ax.set_ylabel("accuracy (% of first answers right)")
         ax.set_title(title, fontsize=10)
