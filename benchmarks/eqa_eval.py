@@ -11,7 +11,7 @@ questions:
 * present: "where is the X?" / "which room is the X in?" about objects present then (half of them
   moved since the tour) — the agent decides whether to answer from memory or go and look (walking
   on the simulator's navigation grid, every frame through perception into its memory);
-* past ("where was the X yesterday evening?", "when did you last see the X?"), past-and-present
+* past ("where was the X yesterday evening?"), past-and-present
   ("what changed in the kitchen since this morning?"), counting ("how many cups are in the
   kitchen?"), relations ("which mug is nearest to the sofa?") from ``sim.questions``, and the
   robot's own history ("where were you today at 07:52?") — asked at the session's end through the
