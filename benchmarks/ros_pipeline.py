@@ -8,7 +8,11 @@ frames stream in and after the tour (target p50 <= 5 ms). Every house style, ``-
 each; the worst style and the mean are reported. The load average is printed: the figures depend on
 what else runs on the machine.
 
-Run:  .venv/bin/python benchmarks/ros_pipeline.py --seeds 2        (needs `make ros`)
+Run (needs `make ros`; one JSON line per house goes to --out as soon as the house is done, so a
+partial run still gives figures; --summarise re-prints the table from such a file):
+
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/ros_pipeline.py --seeds 2 --out ros_pipeline.jsonl
+    .venv/bin/python benchmarks/ros_pipeline.py --summarise ros_pipeline.jsonl
 """
 from __future__ import annotations
 
@@ -116,8 +120,14 @@ def main(argv=None) -> int:
     ap.add_argument("--styles", default="")
     ap.add_argument("--live", action="store_true",
                     help="render while streaming (the bridge's own rate under load) instead of pre-rendering the tour")
+    ap.add_argument("--out", default="", help="append one JSON line per house to this file")
+    ap.add_argument("--summarise", default="", metavar="JSONL", help="only print the table of a previous --out file")
     args = ap.parse_args(argv)
     import sim
+    if args.summarise:
+        rows = [json.loads(line) for line in Path(args.summarise).read_text().splitlines() if line.strip()]
+        summarise(rows, [s for s in sim.LAYOUT_STYLES if any(r["style"] == s for r in rows)])
+        return 0
     styles = [s for s in args.styles.split(",") if s] or list(sim.LAYOUT_STYLES)
     print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} cores; "
           f"{'live rendering' if args.live else 'tour pre-rendered by the bridge, streamed'} at {args.rate} Hz", flush=True)
@@ -126,8 +136,21 @@ def main(argv=None) -> int:
     for style in styles:
         for seed in range(args.seed0, args.seed0 + args.seeds):
             domain += 1          # a fresh DDS domain per house: nothing of the previous one lingers
-            rows.append(run_house(seed, style, args.rate, args.queries, domain, not args.live))
+            load0 = os.getloadavg()[0]
+            r = run_house(seed, style, args.rate, args.queries, domain, not args.live)
+            r.update(load_start=load0, load_end=os.getloadavg()[0], rate=args.rate, live=args.live,
+                     date=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+            rows.append(r)
+            if args.out:
+                with open(args.out, "a") as fh:
+                    fh.write(json.dumps(r) + "\n")
     print(f"load average at end: {os.getloadavg()}")
+    summarise(rows, styles)
+    return 0
+
+
+def summarise(rows: list, styles: list) -> None:
+    """Print the per-style table (mean and worst house) and the overall line."""
     print("\n| style | houses | processed/sent mean | worst | bridge Hz | stack Hz (sent / time to catch up) | frame CPU ms p50 | query p50 after (ms) | p99 after | p50 while streaming |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for style in styles:
@@ -140,7 +163,6 @@ def main(argv=None) -> int:
           f"({worst['style']} seed {worst['seed']}); query p50 after the tour {np.median([r['q_after_p50_ms'] for r in rows]):.2f} ms "
           f"(worst house {max(r['q_after_p50_ms'] for r in rows):.2f}); while streaming "
           f"{np.median([r['q_during_p50_ms'] for r in rows]):.2f} ms")
-    return 0
 
 
 if __name__ == "__main__":

@@ -67,18 +67,31 @@ def extract_segments(
         raise LabelMismatchError(
             f"instance ids {sorted(missing)[:10]} appear in the instance image without a label "
             f"({len(missing)} missing); pass missing_labels='skip' to ignore them")
-    pts_cam, pix = frame.intrinsics.backproject(frame.depth, stride=stride)
-    if len(pix) == 0:
-        return []
-    ids_img = frame.instance_ids[::stride, ::stride] if stride > 1 else frame.instance_ids
-    ids = ids_img.reshape(-1)[pix].astype(np.int64)
+    K = frame.intrinsics
+    K.check_image(frame.depth, "depth")
     keep_ids = np.array(sorted(i for i, lab in frame.labels.items()
                                if lab not in skip_categories and i != 0), dtype=np.int64)
     keep_ids = keep_ids[np.isin(keep_ids, present)]
-    sel = np.isin(ids, keep_ids)
-    if not sel.any():
+    if not len(keep_ids):
         return []
-    pts_cam, pix, ids = pts_cam[sel], pix[sel], ids[sel]
+    # Select the kept instances' valid pixels first, then back-project only those (the same points,
+    # pixel indices and order as back-projecting every valid pixel and selecting afterwards).
+    depth = frame.depth[::stride, ::stride] if stride > 1 else frame.depth
+    ids_img = frame.instance_ids[::stride, ::stride] if stride > 1 else frame.instance_ids
+    ids_flat = ids_img.reshape(-1)
+    if present.size and present[0] >= 0 and present[-1] < (1 << 24):    # a lookup table beats isin
+        lut = np.zeros(int(present[-1]) + 1, dtype=bool)
+        lut[keep_ids] = True
+        sel = lut[ids_flat]
+    else:
+        sel = np.isin(ids_flat, keep_ids)
+    d = np.asarray(depth, dtype=np.float32).reshape(-1)
+    pix = np.flatnonzero(sel & np.isfinite(d) & (d > 0))
+    if len(pix) == 0:
+        return []
+    rays = K.pixel_rays[::stride, ::stride] if stride > 1 else K.pixel_rays
+    pts_cam = rays.reshape(-1, 3)[pix] * d[pix, None]
+    ids = ids_flat[pix].astype(np.int64)
     from robomem.pose import transform_points
     pts = transform_points(frame.T_world_camera, pts_cam)
     rgb = None
