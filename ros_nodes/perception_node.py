@@ -207,11 +207,17 @@ class PerceptionNode(RobomemNode):
             # Rooms and places: every `structure_every` frames while busy; when the queue runs empty at
             # most every `structure_period_s` (keeping up empties it after every frame).
             rested = time.monotonic() - self._last_structure_t >= self.params["structure_period_s"]
-            if n > self._last_structure and ((idle and rested) or (every > 0 and n - self._last_structure >= every)):
-                self._structure()
-            if self._changed and (idle or time.monotonic() - self._last_pub >= 5 * self.params["publish_period_s"]) \
-                    and time.monotonic() - self._last_pub >= self.params["publish_period_s"]:
-                self.publish_outputs()
+            try:
+                if n > self._last_structure and ((idle and rested) or (every > 0 and n - self._last_structure >= every)):
+                    self._structure()
+                if self._changed and (idle or time.monotonic() - self._last_pub >= 5 * self.params["publish_period_s"]) \
+                        and time.monotonic() - self._last_pub >= self.params["publish_period_s"]:
+                    self.publish_outputs()
+            except Exception as exc:  # noqa: BLE001 - e.g. publishers destroyed at shutdown; never kill the worker
+                if self._stop.is_set():
+                    return
+                self.drop("outputs (internal error)", exc)
+                self._last_pub = time.monotonic()
 
     def _process(self, msgs) -> None:
         c0, w0 = time.thread_time(), time.perf_counter()

@@ -73,6 +73,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     import rclpy
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 
+    from ros_nodes.procs import sigint_interrupts
+    sigint_interrupts()
     rclpy.init(args=["robomem-ros", *ros_args])
     nodes = []
     try:
