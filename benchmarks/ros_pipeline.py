@@ -99,14 +99,14 @@ def run_house(seed: int, style: str, rate_hz: float, n_after: int, domain: int, 
         stop(stack)
     r = {"seed": seed, "style": style, "sent": sent, "processed": st["processed"], "ratio": st["processed"] / max(sent, 1),
          "bridge_hz": (sent - sent0) / tour_s, "stack_hz": st["processed"] / caught_s,
-         "cpu_ms": st["cpu_ms_p50"], "wall_ms": st["wall_ms_p50"], "dropped": st["dropped"], "objects": st["objects"], "rooms": st["rooms"],
+         "cpu_ms": st["cpu_ms_p50"], "wall_ms": st["wall_ms_p50"], "proc_cpu_ms": st.get("process_cpu_ms_per_frame"), "dropped": st["dropped"], "objects": st["objects"], "rooms": st["rooms"],
          "q_during_p50_ms": 1e3 * float(np.median(during)) if during else float("nan"),
          "q_after_p50_ms": 1e3 * float(np.median(after)), "q_after_p99_ms": 1e3 * float(np.percentile(after, 99)),
          "n_during": len(during), "n_after": len(after), "timeouts": timeouts}
     if verbose:
         print(f"  {style:10s} seed {seed}: sent {sent} processed {r['processed']} ratio {r['ratio']:.3f} "
               f"bridge {r['bridge_hz']:.1f} Hz, stack {r['stack_hz']:.1f} Hz sustained, frame CPU p50 {r['cpu_ms']} ms "
-              f"wall {r['wall_ms']} ms | query p50 during {r['q_during_p50_ms']:.2f} ms (n={len(during)}, timeouts {timeouts}), "
+              f"wall {r['wall_ms']} ms, stack process CPU {r['proc_cpu_ms']} ms/frame | query p50 during {r['q_during_p50_ms']:.2f} ms (n={len(during)}, timeouts {timeouts}), "
               f"after {r['q_after_p50_ms']:.2f} ms p99 {r['q_after_p99_ms']:.2f} | dropped {r['dropped']}", flush=True)
     return r
 
@@ -149,14 +149,19 @@ def main(argv=None) -> int:
     return 0
 
 
+def _med(rows: list, key: str) -> str:
+    vals = [r[key] for r in rows if r.get(key) is not None]
+    return f"{np.median(vals):.1f}" if vals else "-"
+
+
 def summarise(rows: list, styles: list) -> None:
     """Print the per-style table (mean and worst house) and the overall line."""
-    print("\n| style | houses | processed/sent mean | worst | bridge Hz | stack Hz (sent / time to catch up) | frame CPU ms p50 | query p50 after (ms) | p99 after | p50 while streaming |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("\n| style | houses | processed/sent mean | worst | bridge Hz | stack Hz (sent / time to catch up) | frame CPU ms p50 | process CPU ms/frame | query p50 after (ms) | p99 after | p50 while streaming |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for style in styles:
         rs = [r for r in rows if r["style"] == style]
         print(f"| {style} | {len(rs)} | {np.mean([r['ratio'] for r in rs]):.3f} | {min(r['ratio'] for r in rs):.3f} | "
-              f"{np.mean([r['bridge_hz'] for r in rs]):.1f} | {min(r['stack_hz'] for r in rs):.1f} | {np.median([r['cpu_ms'] for r in rs]):.1f} | {np.median([r['q_after_p50_ms'] for r in rs]):.2f} | "
+              f"{np.mean([r['bridge_hz'] for r in rs]):.1f} | {min(r['stack_hz'] for r in rs):.1f} | {np.median([r['cpu_ms'] for r in rs]):.1f} | {_med(rs, 'proc_cpu_ms')} | {np.median([r['q_after_p50_ms'] for r in rs]):.2f} | "
               f"{max(r['q_after_p99_ms'] for r in rs):.2f} | {np.median([r['q_during_p50_ms'] for r in rs]):.2f} |")
     worst = min(rows, key=lambda r: r["ratio"])
     print(f"\nall: processed/sent mean {np.mean([r['ratio'] for r in rows]):.3f}, worst {worst['ratio']:.3f} "
