@@ -156,11 +156,14 @@ class PlannerNode(RobomemNode):
         def recall_locked(question):
             with lock:
                 b = recall(question)
-            self._target = b.target
+            # the label as stored (retrieval resolved synonyms: "couch" -> sofa), else as asked
+            ev = getattr(recall.last_answer, "evidence", None) or ()
+            self._target = getattr(ev[0], "label", None) if ev else None
+            self._target = self._target or b.target
             return b
 
         paths = MapPathLength(lambda: stack.map.octree, reach_m=float(p["reach_m"]),
-                              driven_xy=lambda: np.array(self._driven or [[0.0, 0.0]]))
+                              driven_xy=lambda: np.asarray(self._driven, dtype=np.float64).reshape(-1, 2))
         self._paths = paths
         self._driven: list = []
         start = self._robot_xyz(wait_s=5.0)
