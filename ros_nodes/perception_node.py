@@ -125,9 +125,12 @@ class PerceptionNode(RobomemNode):
 
     def _on_info(self, msg) -> None:
         try:
-            self.intrinsics = camera_info_to_intrinsics(msg)
+            K = camera_info_to_intrinsics(msg)
         except BadMessageError as exc:
             self.drop("camera_info", exc)
+            return
+        if K != self.intrinsics:      # keep the old object when unchanged: it caches its pixel rays
+            self.intrinsics = K
 
     def _on_tf(self, msg, static: bool) -> None:
         for t in msg.transforms:
