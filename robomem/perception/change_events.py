@@ -9,7 +9,7 @@ import numpy as np
 
 from robomem.frame import Frame
 from robomem.observations import EventKind, ObjectEvent
-from robomem.perception.association import _box_inside_share, _obj_desc, identity_probabilities
+from robomem.perception.association import _obj_desc, identity_probabilities
 from robomem.perception.segments import UNLABELLED
 from robomem.perception.visibility import Visibility, check_visibility, frame_evidence_maps
 from robomem.pose import invert_pose
@@ -63,15 +63,14 @@ class ChangeEventsMixin:
         # fill most of ``o``'s box, or sit mostly inside it, have displaced it: a bag put where a
         # book lay. Two solid things do not share the space.
         newcomers = [self.objects[i] for i in matched if i in self.objects and self.objects[i].label != UNLABELLED]
+        # Decided for all candidates at once: the loop below changes only the candidate it is at
+        # (and deletes folded provisionals, which it then skips), never a newcomer.
+        displaced = _displaced(cand, newcomers)
         maps = None
-        for o, ok in zip(cand, near & in_fov):
+        for o, ok, disp in zip(cand, near & in_fov, displaced):
             if self.objects.get(o.object_id) is not o or o.state != PRESENT:
                 continue  # folded into an older object (moved) earlier in this loop
-            if o.label != UNLABELLED and any(
-                    n.placed_ns > o.last_seen_ns and n.label != o.label
-                    and max(_box_inside_share(o.bbox_min, o.bbox_max, n.bbox_min, n.bbox_max, 0.0),
-                            _box_inside_share(n.bbox_min, n.bbox_max, o.bbox_min, o.bbox_max, 0.0)) >= 0.5
-                    for n in newcomers):
+            if disp:
                 o.misses += 1
                 if o.misses >= self.misses_to_disappear:
                     o.state = DISAPPEARED
@@ -152,3 +151,24 @@ class ChangeEventsMixin:
         return ObjectEvent(kind=kind, object_id=o.object_id, label=o.label, stamp_ns=stamp,
                            position=o.centroid.copy(),
                            previous_position=None if previous is None else np.asarray(previous).copy())
+
+
+def _displaced(cand: list, newcomers: list) -> np.ndarray:
+    """Per candidate: a labelled candidate with a newcomer of another label, placed after the
+    candidate was last seen, that fills at least half of its box or sits at least half inside it
+    (``_box_inside_share`` both ways, vectorised over all pairs)."""
+    out = np.zeros(len(cand), dtype=bool)
+    if not cand or not newcomers:
+        return out
+    amin = np.array([o.bbox_min for o in cand], dtype=np.float64)
+    amax = np.array([o.bbox_max for o in cand], dtype=np.float64)
+    bmin = np.array([n.bbox_min for n in newcomers], dtype=np.float64)
+    bmax = np.array([n.bbox_max for n in newcomers], dtype=np.float64)
+    inter = np.clip(np.minimum(amax[:, None], bmax[None]) - np.maximum(amin[:, None], bmin[None]), 0, None).prod(axis=2)
+    share = np.maximum(inter / np.maximum((amax - amin).prod(axis=1), 1e-12)[:, None],
+                       inter / np.maximum((bmax - bmin).prod(axis=1), 1e-12)[None, :])
+    later = np.array([n.placed_ns for n in newcomers])[None, :] > np.array([o.last_seen_ns for o in cand])[:, None]
+    other = np.array([o.label for o in cand], dtype=object)[:, None] != np.array([n.label for n in newcomers],
+                                                                                  dtype=object)[None, :]
+    labelled = np.array([o.label != UNLABELLED for o in cand])
+    return labelled & (later & other & (share >= 0.5)).any(axis=1)
