@@ -7,7 +7,7 @@ STAMP := $(VENV)/.robomem-installed
 export OPENBLAS_NUM_THREADS ?= 1
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 
-.PHONY: venv test demo bench sim clean ros
+.PHONY: venv test demo bench sim clean ros browser
 
 venv: $(STAMP)
 
@@ -18,7 +18,7 @@ $(STAMP): requirements.txt constraints.txt scripts/ensure_system_deps.sh setup.p
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-test: venv ros
+test: venv ros browser
 	$(VENV)/bin/pytest
 
 # --- ROS 2 from the pip wheels (docs/ros2.md): rclpy + messages, then the robomem_msgs interfaces
@@ -40,6 +40,12 @@ $(ROS_STAMP): $(STAMP) requirements-ros.txt scripts/ros/build_msgs.sh $(ROS_MSGS
 
 demo: venv
 	$(PY) examples/demo.py
+
+# Headless Chromium (Debian's `chromium`) for the test that opens the demo report as a user would;
+# a no-op when /usr/bin/chromium exists. The test skips without it except under CI=true.
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || \
+	  { echo "could not install chromium (needs root/apt); the demo report test skips, or fails under CI=true" >&2; exit 0; }
 
 bench: venv
 	$(PY) benchmarks/octree_vs_octomap.py

@@ -1,15 +1,30 @@
-"""Long-term embodied question answering: memory-only, explore-always, a confidence threshold
-(swept) and value of information (cost weight swept) on the same questions.
+"""Long-term embodied question answering over days: memory-only, explore-always, a confidence
+threshold (swept) and value of information (cost weight swept) on the same questions, in every
+house style. ``robomem eval`` is a thin command line over :func:`run_eval`.
 
-Per house seed: a generated house and a 2-day scenario (sessions: day-0 morning, evening, day-1
-morning, evening). In session 0 every policy's robot tours the house (perception → its own
-MemoryStack). In each later session the household has moved things; the robot is asked, from its
-dock, "where is the X?" and "which room is the X in?" about objects present then (half of them moved
-since the tour), and its agent decides whether to answer from memory or go and look (walking on the
-simulator's navigation grid, rendering with the embedded simulator, every frame through perception
-into its memory). Each policy keeps its own memory across sessions. Scored: the first answer.
+Per house (seed, style; styles cycle through ``sim.house_styles.LAYOUT_STYLES``): a generated house
+and a multi-day scenario (two sessions a day). In session 0 every policy's robot tours the house
+(rendered frames → perception → its own MemoryStack). In each of the next ``--sessions`` sessions
+the household has moved things, and every policy's robot, from its dock, is asked the same
+questions:
 
-    python benchmarks/eqa_eval.py --houses 0-9 --out out/eqa          # JSON + plot in out/eqa
+* present: "where is the X?" / "which room is the X in?" about objects present then (half of them
+  moved since the tour) — the agent decides whether to answer from memory or go and look (walking
+  on the simulator's navigation grid, every frame through perception into its memory);
+* past ("where was the X yesterday evening?"), past-and-present
+  ("what changed in the kitchen since this morning?"), counting ("how many cups are in the
+  kitchen?"), relations ("which mug is nearest to the sofa?") from ``sim.questions``, and the
+  robot's own history ("where were you today at 07:52?") — asked at the session's end through the
+  same agent with retrieval's beliefs (``AnswerRecall``: looking now cannot change what was, so
+  every policy answers these from its memory without moving).
+
+Each policy keeps its own memory across sessions. Scored: the first answer. Output: a JSONL file of
+episodes written as they finish (a partial run still gives figures), the results JSON (summary,
+acceptance checks, every episode), the accuracy-versus-path plot and the reliability plot of the
+stop (:mod:`benchmarks.eqa_report`).
+
+    python benchmarks/eqa_eval.py --houses 10 --sessions 3 --out out/eqa          # or: robomem eval ...
+    python benchmarks/eqa_report.py out/eqa/eqa_records.jsonl --out out/eqa       # summarise (partial) runs
 
 Frames of the same pose in the same session are rendered once and shared by the policies (the
 world is static within a session); perception runs on every frame for every policy."""
@@ -26,25 +41,27 @@ from collections import defaultdict
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
 import robomem  # noqa: E402
 import sim  # noqa: E402
-from robomem.planning import (Agent, Budget, CostModel, ExploreAlwaysPolicy, MemoryOnlyPolicy,  # noqa: E402
-                              MemoryRecall, ThresholdPolicy, VoIPolicy)
+from benchmarks.eqa_report import CATEGORY_GROUPS, markdown_groups, read_records, report, write_outputs  # noqa: E402
+from robomem.planning import Agent, AnswerRecall, Budget, InvalidPlanningSettingError, MemoryRecall  # noqa: E402
+from robomem.planning.evaluation import SIMULATORS, add_arguments, finish_args, parse_range, policies  # noqa: E402
 from sim.agent_env import SimAgentWorld  # noqa: E402
+from sim.house_styles import LAYOUT_STYLES  # noqa: E402
+from sim.question_words import stamp_phrase  # noqa: E402
+from sim.questions import QuestionGenerator  # noqa: E402
 from sim.scenario import Scenario, ScenarioConfig  # noqa: E402
 
 WHERE_TOL_M = 0.5
-
-
-def policies(thresholds, cost_weights):
-    out = [("memory-only", MemoryOnlyPolicy(), CostModel()), ("explore-always", ExploreAlwaysPolicy(), CostModel())]
-    out += [(f"threshold-{t:g}", ThresholdPolicy(t), CostModel()) for t in thresholds]
-    out += [(f"voi-{w:g}", VoIPolicy(), CostModel(cost_per_m=w)) for w in cost_weights]
-    return out
+NS = 10**9
+#: Categories answered from memory at the session's end (generator's keys).
+#: ("last_seen" is left out: its truth is the tour's sightings, but each acting robot sees things later.)
+MEMORY_CATEGORIES = ("where_at_time", "changes", "count_in_room", "nearest")
 
 
 def pick_questions(log, k: int, n: int, rng) -> list[dict]:
@@ -95,31 +112,106 @@ def dock_of(world) -> tuple:
     return next(iter(rooms.values())).position
 
 
-def run_house(seed: int, args, pols) -> list[dict]:
-    t_house = time.perf_counter()
-    scene = sim.generate_house(seed=seed)
-    scenario = Scenario(scene, ScenarioConfig(days=args.days, seed=seed))
-    env = sim.EmbeddedSim(scene, width=args.width, height=args.height)
+def house_specs(n: int, seeds=None, styles=LAYOUT_STYLES) -> list[tuple[int, str]]:
+    """``n`` houses (seed, style): house i has style ``styles[i % len(styles)]`` and seed
+    ``seeds[i]`` (default i), so any 5 consecutive houses cover every style."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise InvalidPlanningSettingError(f"houses must be a positive integer, got {n!r}")
+    seeds = list(range(n)) if seeds is None else [int(s) for s in seeds]
+    if len(seeds) < n:
+        raise InvalidPlanningSettingError(f"seeds: {n} houses need {n} seeds, got {len(seeds)}")
+    return [(seeds[i], styles[i % len(styles)]) for i in range(n)]
+
+
+def make_simulator(kind: str, scene, width: int, height: int):
+    """The simulator behind the ``sim.base.Simulator`` interface: ``embedded`` (Open3D, default) or
+    ``habitat`` (needs ``habitat_sim``; raises ``HabitatUnavailableError`` with the install hint)."""
+    if kind == "embedded":
+        return sim.EmbeddedSim(scene, width=width, height=height)
+    if kind == "habitat":
+        from sim.habitat import import_habitat
+        import_habitat()                      # HabitatUnavailableError (with the install command) here
+        raise InvalidPlanningSettingError(
+            "sim: habitat_sim is installed, but running the eval's generated houses in Habitat needs them "
+            "exported as Habitat scenes with movable objects (planned; docs/planning.md)")
+    raise InvalidPlanningSettingError(f"sim must be one of {SIMULATORS}, got {kind!r}")
+
+
+def history_questions(tour: list, k: int, log, rng, n: int) -> list[dict]:
+    """"Where were you <day> at HH:MM?" about minutes of the day-0 tour (the same for every policy);
+    truth: the room of the last tour frame at or before that minute."""
+    now = log.session(k).t_end
+    out, tried = [], set()
+    for i in rng.permutation(len(tour)):
+        if len(out) >= n:
+            break
+        m = tour[i][0] - tour[i][0] % (60 * NS)
+        before = [row for row in tour if row[0] <= m]
+        if not before or m in tried:
+            continue
+        tried.add(m)
+        out.append({"text": f"where were you {stamp_phrase(m, now)}?", "kind": "where_was_i", "time_ns": int(m),
+                    "truth_room": before[-1][1]})
+    return out
+
+
+def add_rooms(stack, scene, room_ids: dict) -> None:
+    """Room nodes (type, name) in the stack's scene graph, so retrieval knows rooms by name (the
+    floor plan's rooms, as the agent's ``rooms()``; the robot's own segmentation is planned)."""
+    g = stack.scene_graph
+    if g is None:
+        return
+    for rid, i in room_ids.items():
+        g.add_node("room", i, room_type=scene.rooms[rid].room_type, name=rid)
+
+
+def _record(base: dict, ep, ok: bool, **extra) -> dict:
+    return {**base, "correct": bool(ok), "confidence": float(ep.confidence), "path_m": float(ep.path_m),
+            "steps": int(ep.steps), "wall_s": float(ep.wall_s), "stop_reason": ep.stop_reason,
+            "unreachable": list(ep.unreachable), "cannot_answer": bool(ep.cannot_answer), **extra}
+
+
+def run_house(spec: tuple[int, str], args, pols, on_session=None) -> list[dict]:
+    """Every policy on one house: the day-0 tour, then ``args.sessions`` question sessions.
+    ``on_session(records)`` is called after each session with that session's records."""
+    seed, style = spec
+    from benchmarks.retrieval_scenarios import answerable, score as score_answer
+    scene = sim.generate_house(seed=seed, style=style)
+    days = max(args.days, (args.sessions + 2) // 2)
+    scenario = Scenario(scene, ScenarioConfig(days=days, seed=seed))
+    env = make_simulator(args.sim, scene, args.width, args.height)
     rng = np.random.default_rng(seed)
+    gen = QuestionGenerator(scenario.log, seed=seed)
     tmp = tempfile.TemporaryDirectory()
-    # The memory's own map (when this robomem has one) is only built when the agent plans on it.
     has_map = hasattr(robomem.stack.MemoryStack, "map_at")
     open_kw = {"map": None} if has_map and args.paths == "sim" else {}
     stacks = {name: robomem.open(Path(tmp.name) / f"{name}.db", **open_kw) for name, _, _ in pols}
+    room_ids = {rid: i + 1 for i, rid in enumerate(sorted(scene.rooms))}
+
+    def room_of(p):
+        rid = scene.room_at(np.asarray(p[:2], dtype=float))
+        return None if rid is None else room_ids.get(rid)
+
     s0 = scenario.log.session(0)
-    tour = list(scenario.session_frames(0, env, views_per_room=args.tour_views))
+    frames = list(scenario.session_frames(0, env, views_per_room=args.tour_views))
+    tour = [(f.stamp_ns, room_of(f.T_world_camera[:3, 3])) for f in frames]
     for st in stacks.values():
         st.begin_session(s0.name, s0.t_start)
-        for f in tour:
-            st.observe(f)
+        for f, (_, r) in zip(frames, tour):
+            st.observe(f, room_id=r)
+        add_rooms(st, scene, room_ids)
         st.end_session(s0.t_end)
+    del frames
     records = []
     geometry: dict = {}
     n_sessions = min(args.sessions, len(scenario.log.sessions) - 1)
     for k in range(1, n_sessions + 1):
         s = scenario.goto_session(k)
         qs = pick_questions(scenario.log, k, args.questions, rng)
+        mem_qs = gen.generate(per_category=args.memory_questions, sessions=[k], categories=MEMORY_CATEGORIES)
+        hist_qs = history_questions(tour, k, scenario.log, rng, args.history_questions)
         cache: dict = {}
+        session_records = []
         for name, policy, costs in pols:
             st = stacks[name]
             st.begin_session(s.name, s.t_start)
@@ -128,7 +220,6 @@ def run_house(seed: int, args, pols) -> list[dict]:
                                   verify_views=args.verify_views, geometry_cache=geometry)
             rooms = world.rooms()
             if args.recall == "retrieval":
-                from robomem.planning.answer_recall import AnswerRecall
                 recall = AnswerRecall(st, rooms, lambda: env.clock_ns, room_of=world.room_of)
             else:
                 recall = MemoryRecall(st, rooms, lambda: env.clock_ns, room_of=world.room_of)
@@ -141,229 +232,133 @@ def run_house(seed: int, args, pols) -> list[dict]:
                     out = world.act(action)
                     path_length.refresh()          # the map grew on the way
                     return out
-            agent = Agent(recall, path_length, act, policy=policy, costs=costs,
-                          budget=Budget(max_steps=args.max_steps, max_path_m=args.max_path, max_time_s=1800.0))
+            budget = Budget(max_steps=args.max_steps, max_path_m=args.max_path, max_time_s=1800.0)
+            agent = Agent(recall, path_length, act, policy=policy, costs=costs, budget=budget)
             dock = dock_of(world)
+            base = {"house": seed, "style": style, "session": k, "policy": name}
             for q in qs:
                 world.pose, world.target = dock, q["label"]
                 ep = agent.run(q["text"], dock)
-                ok = score(q, ep, world)
-                records.append({"house": seed, "session": k, "policy": name, "question": q["text"],
-                                "category": q["kind"], "moved": q["moved"], "correct": bool(ok),
-                                "confidence": ep.confidence, "path_m": ep.path_m, "steps": ep.steps,
-                                "wall_s": ep.wall_s, "stop_reason": ep.stop_reason,
-                                "unreachable": ep.unreachable, "cannot_answer": ep.cannot_answer,
-                                "trace": ep.trace if args.traces else None})
-            st.end_session(env.clock_ns)
-        print(f"  house {seed} session {k}: {len(qs)} questions", flush=True)
+                session_records.append(_record({**base, "question": q["text"], "category": q["kind"], "group": "present",
+                                                "moved": q["moved"]}, ep, score(q, ep, world), answerable=True,
+                                               trace=ep.trace if args.traces else None))
+            # Memory questions at the session's end, through the same agent with retrieval's beliefs.
+            now = max(s.t_end, env.clock_ns)
+            mem_recall = AnswerRecall(st, rooms, lambda now=now: now, room_of=world.room_of)
+            mem_agent = Agent(mem_recall, path_length, act, policy=policy, costs=costs, budget=budget)
+            for q in mem_qs:
+                world.pose, world.target = dock, None
+                mem_recall.last_answer = None
+                ep = mem_agent.run(q.question, dock)
+                a = mem_recall.last_answer
+                ok, why = (False, "cannot answer") if a is None or ep.cannot_answer else \
+                    score_answer(q, a, st, scenario.log, "real")
+                session_records.append(_record({**base, "question": q.question, "category": q.category,
+                                                "group": CATEGORY_GROUPS[q.category], "moved": False}, ep, ok,
+                                               why=why, answerable=bool(answerable(q, scenario.log))))
+            for q in hist_qs:
+                world.pose, world.target = dock, None
+                mem_recall.last_answer = None
+                ep = mem_agent.run(q["text"], dock)
+                a = mem_recall.last_answer
+                pos = (a.value or {}).get("position") if a is not None and a.known and isinstance(a.value, dict) else None
+                got = room_of(pos) if pos is not None else None
+                session_records.append(_record({**base, "question": q["text"], "category": "where_was_i",
+                                                "group": "robot history", "moved": False}, ep,
+                                               got is not None and got == q["truth_room"], why=f"room {got} truth {q['truth_room']}",
+                                               answerable=True))
+            st.end_session(max(env.clock_ns, now))
+        records += session_records
+        if on_session is not None:
+            on_session(session_records)
     for st in stacks.values():
         st.close()
     env.close()
     tmp.cleanup()
-    print(f"house {seed}: {time.perf_counter() - t_house:.0f} s", flush=True)
     return records
 
 
-def ece(conf, correct, bins=10) -> float:
-    conf, correct = np.asarray(conf, float), np.asarray(correct, float)
-    if conf.size == 0:
-        return float("nan")
-    idx = np.minimum((conf * bins).astype(int), bins - 1)
-    e = 0.0
-    for b in range(bins):
-        m = idx == b
-        if m.any():
-            e += m.mean() * abs(conf[m].mean() - correct[m].mean())
-    return float(e)
+def _house_job(spec, args, pols):
+    return run_house(spec, args, pols)
 
 
-def summarise(records: list[dict]) -> dict:
-    out = {}
-    by = defaultdict(list)
-    for r in records:
-        by[r["policy"]].append(r)
-    for name, rs in by.items():
-        acc = float(np.mean([r["correct"] for r in rs]))
-        cats = {}
-        for c in sorted({r["category"] for r in rs}):
-            sub = [r["correct"] for r in rs if r["category"] == c]
-            cats[c] = {"n": len(sub), "accuracy": float(np.mean(sub))}
-        mv = [r["correct"] for r in rs if r["moved"]]
-        st = [r["correct"] for r in rs if not r["moved"]]
-        houses = defaultdict(list)
-        for r in rs:
-            houses[r["house"]].append(r["correct"])
-        out[name] = {"n": len(rs), "accuracy": acc, "per_category": cats,
-                     "accuracy_moved": float(np.mean(mv)) if mv else None,
-                     "accuracy_unmoved": float(np.mean(st)) if st else None,
-                     "worst_house_accuracy": float(min(np.mean(v) for v in houses.values())),
-                     "mean_path_m": float(np.mean([r["path_m"] for r in rs])),
-                     "mean_steps": float(np.mean([r["steps"] for r in rs])),
-                     "mean_wall_s": float(np.mean([r["wall_s"] for r in rs])),
-                     "ece": ece([r["confidence"] for r in rs], [r["correct"] for r in rs])}
-    return out
+def run_eval(args, progress: bool = True, log=print) -> dict:
+    """Run the evaluation described by ``args`` (see :func:`build_parser`); writes the JSONL
+    records as sessions finish, then the results JSON and the plots. Returns {"summary",
+    "acceptance", "records"}."""
+    from benchmarks.eqa_report import acceptance
+    specs = house_specs(args.houses, parse_range(args.seeds) if args.seeds else None)
+    if args.only:
+        idx = parse_range(args.only, "only")
+        if any(i < 0 or i >= len(specs) for i in idx):
+            raise InvalidPlanningSettingError(f"only: house indices must be in 0..{len(specs) - 1}, got {args.only!r}")
+        specs = [specs[i] for i in idx]
+    pols = policies(args.thresholds, args.cost_weights)
+    if args.policies:
+        keep = set(args.policies.split(","))
+        unknown = keep - {p[0] for p in pols}
+        if unknown:
+            raise InvalidPlanningSettingError(f"policies: unknown {sorted(unknown)}; have {[p[0] for p in pols]}")
+        pols = [p for p in pols if p[0] in keep]
+    if args.sim not in SIMULATORS:
+        raise InvalidPlanningSettingError(f"sim must be one of {SIMULATORS}, got {args.sim!r}")
+    if args.sim == "habitat":
+        make_simulator("habitat", None, args.width, args.height)     # fails early and clearly
+    out_json = Path(args.out)
+    out_json.parent.mkdir(parents=True, exist_ok=True)
+    jsonl = Path(args.jsonl) if args.jsonl else out_json.with_suffix(".jsonl")
+    jsonl.write_text("")
+    bar = None
+    if progress and not getattr(args, "no_progress", False):
+        from tqdm import tqdm
+        bar = tqdm(total=len(specs) * args.sessions, desc="robomem eval", unit="session", file=sys.stderr)
+    records: list[dict] = []
+    t0 = time.perf_counter()
 
+    def on_session(rs):
+        with jsonl.open("a") as f:
+            for r in rs:
+                f.write(json.dumps(r) + "\n")
+        records.extend(rs)
+        if bar is not None:
+            bar.update(1)
 
-def plot(summary: dict, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    groups = defaultdict(list)
-    for name, s in summary.items():
-        groups[name.split("-")[0] if name.startswith(("threshold", "voi")) else name].append((s["mean_path_m"], s["accuracy"], name))
-    style = {"memory": ("s", "tab:gray"), "explore": ("^", "tab:red"), "threshold": ("o", "tab:blue"), "voi": ("D", "tab:green")}
-    labels = {"memory-only": "memory-only", "explore-always": "explore-always",
-              "threshold": "confidence threshold (sweep)", "voi": "value of information (cost-weight sweep)"}
-    for g, pts in groups.items():
-        pts.sort()
-        m, c = style[g.split("-")[0]]
-        ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], marker=m, color=c, label=labels.get(g, g),
-                linestyle="-" if len(pts) > 1 else "none")
-        for x, y, n in pts:
-            if "-" in n and n.split("-")[0] in ("threshold", "voi"):
-                off = (5, -12) if n.startswith("threshold") else (5, 6)
-                ax.annotate(("τ=" if n.startswith("threshold") else "w=") + n.split("-", 1)[1], (x, 100 * y),
-                            textcoords="offset points", xytext=off, fontsize=7, color=c)
-    ax.set_xlabel("mean path per question (m)")
-    ax.set_ylabel("accuracy (% of first answers right)")
-    ax.set_title("Embodied QA over days: accuracy versus path, per policy")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def plot_reliability(records: list, path: Path, bins: int = 5) -> None:
-    """Reliability diagram: stated confidence at the stop against the fraction right, per policy."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    ax.plot([0, 1], [0, 1], color="black", linewidth=0.8, linestyle=":", label="perfect calibration")
-    by = defaultdict(list)
-    for r in records:
-        by[r["policy"]].append(r)
-    for name, rs in sorted(by.items()):
-        if not name.startswith(("voi", "threshold")):
-            continue
-        conf = np.array([r["confidence"] for r in rs])
-        ok = np.array([r["correct"] for r in rs], float)
-        idx = np.minimum((conf * bins).astype(int), bins - 1)
-        xs, ys = [], []
-        for b in range(bins):
-            m = idx == b
-            if m.sum() >= 3:
-                xs.append(conf[m].mean())
-                ys.append(ok[m].mean())
-        ax.plot(xs, ys, marker="o", label=f"{name} (ECE {ece(conf, ok):.3f}, n={len(rs)})")
-    ax.set_xlabel("confidence when the agent stopped")
-    ax.set_ylabel("fraction of answers right")
-    ax.set_title("Calibration of the stop (bins with >= 3 answers)")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def parse_range(text: str) -> list[int]:
-    out = []
-    for part in text.split(","):
-        if "-" in part:
-            a, b = part.split("-")
-            out += list(range(int(a), int(b) + 1))
-        else:
-            out.append(int(part))
-    return out
+    if args.jobs > 1 and len(specs) > 1:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        with ProcessPoolExecutor(max_workers=args.jobs) as ex:
+            futs = [ex.submit(_house_job, spec, args, pols) for spec in specs]
+            for fut in as_completed(futs):
+                rs = fut.result()
+                for k in sorted({r["session"] for r in rs}):
+                    on_session([r for r in rs if r["session"] == k])
+    else:
+        for spec in specs:
+            run_house(spec, args, pols, on_session)
+    if bar is not None:
+        bar.close()
+    extra = {"args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "run"},
+             "houses": [list(s) for s in specs], "wall_s": time.perf_counter() - t0}
+    summary = write_outputs(records, out_json, Path(args.plot) if args.plot else None,
+                            Path(args.reliability_plot) if args.reliability_plot else None, extra)
+    return {"summary": summary, "acceptance": acceptance(summary), "records": records}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--houses", default="0-9")
-    ap.add_argument("--policies", default=None, help="comma-separated subset of policy names to run")
-    ap.add_argument("--days", type=int, default=2)
-    ap.add_argument("--sessions", type=int, default=3, help="question sessions after the day-0 tour")
-    ap.add_argument("--questions", type=int, default=6, help="questions per session")
-    ap.add_argument("--thresholds", default="0.5,0.7,0.9")
-    ap.add_argument("--cost-weights", default="0.003,0.01,0.03")
-    ap.add_argument("--width", type=int, default=160)
-    ap.add_argument("--height", type=int, default=120)
-    ap.add_argument("--tour-views", type=int, default=6)
-    ap.add_argument("--explore-views", type=int, default=6)
-    ap.add_argument("--verify-views", type=int, default=3)
-    ap.add_argument("--max-steps", type=int, default=12)
-    ap.add_argument("--max-path", type=float, default=250.0)
-    ap.add_argument("--recall", choices=("memory", "retrieval"), default="memory",
-                    help="beliefs from MemoryStack.where_is + hand-set hazards, or from retrieval's answers")
-    ap.add_argument("--paths", choices=("sim", "map"), default="sim",
-                    help="path lengths on the simulator's navigation grid or on the robot's own map")
-    ap.add_argument("--traces", action="store_true", help="keep every decision trace in the JSON")
-    ap.add_argument("--out", type=Path, default=Path("out/eqa"))
-    ap.add_argument("--merge", type=Path, nargs="+", help="combine these eqa_results.json files into --out instead of running")
+    add_arguments(ap)
+    ap.add_argument("--merge", type=Path, nargs="+", help="summarise these results JSON / records JSONL instead of running")
     args = ap.parse_args(argv)
+    finish_args(args)
     if args.merge:
-        records, wall = [], 0.0
-        for f in args.merge:
-            d = json.loads(Path(f).read_text())
-            records += d["records"]
-            wall += d["wall_s"]
-        args.out.mkdir(parents=True, exist_ok=True)
-        summary = summarise(records)
-        (args.out / "eqa_results.json").write_text(json.dumps({"merged": [str(f) for f in args.merge], "wall_s": wall,
-                                                               "summary": summary, "records": records}, indent=1))
-        plot(summary, args.out / "eqa_accuracy_vs_path.png")
-        plot_reliability(records, args.out / "eqa_reliability.png")
-        report(summary, records)
-        return 0
-    pols = policies([float(x) for x in args.thresholds.split(",") if x],
-                    [float(x) for x in args.cost_weights.split(",") if x])
-    if args.policies:
-        keep = set(args.policies.split(","))
-        pols = [p for p in pols if p[0] in keep]
-    args.out.mkdir(parents=True, exist_ok=True)
-    records = []
-    t0 = time.perf_counter()
-    for seed in parse_range(args.houses):
-        records += run_house(seed, args, pols)
-        summary = summarise(records)
-        (args.out / "eqa_results.json").write_text(json.dumps(
-            {"args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-             "wall_s": time.perf_counter() - t0, "summary": summary, "records": records}, indent=1))
-        plot(summary, args.out / "eqa_accuracy_vs_path.png")
-        plot_reliability(records, args.out / "eqa_reliability.png")
-    report(summarise(records), records)
+        records = read_records(args.merge)
+        summary = write_outputs(records, Path(args.out), Path(args.plot), Path(args.reliability_plot),
+                                {"merged": [str(f) for f in args.merge]})
+    else:
+        res = run_eval(args)
+        records, summary = res["records"], res["summary"]
+    print(report(summary, records))
+    print(markdown_groups(summary))
     return 0
-
-
-def markdown(summary: dict) -> str:
-    """The summary as a docs/benchmarks.md table."""
-    cats = sorted({c for s in summary.values() for c in s["per_category"]})
-    head = ["policy", "n", "accuracy", *cats, "moved", "unmoved", "worst house", "path m", "steps", "wall s", "ECE"]
-    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"   # noqa: E731
-    for name, s in summary.items():
-        rows.append("| " + " | ".join([name, str(s["n"]), pct(s["accuracy"]),
-                                        *[pct(s["per_category"].get(c, {}).get("accuracy")) for c in cats],
-                                        pct(s["accuracy_moved"]), pct(s["accuracy_unmoved"]),
-                                        pct(s["worst_house_accuracy"]), f"{s['mean_path_m']:.1f}",
-                                        f"{s['mean_steps']:.2f}", f"{s['mean_wall_s']:.2f}", f"{s['ece']:.3f}"]) + " |")
-    return "\n".join(rows)
-
-
-def report(summary: dict, records: list) -> None:
-    houses = sorted({r["house"] for r in records})
-    sessions = sorted({(r["house"], r["session"]) for r in records})
-    print(f"{len(houses)} houses {houses}, {len(sessions)} house-sessions, {len(records)} episodes")
-    print(markdown(summary))
-    for name, s in summary.items():
-        cats = " ".join(f"{c}={100 * v['accuracy']:.1f}%(n={v['n']})" for c, v in s["per_category"].items())
-        print(f"{name:16s} n={s['n']:4d} acc={100 * s['accuracy']:5.1f}% moved={100 * (s['accuracy_moved'] or 0):5.1f}% "
-              f"worst-house={100 * s['worst_house_accuracy']:5.1f}% path={s['mean_path_m']:6.1f} m "
-              f"steps={s['mean_steps']:4.1f} wall={s['mean_wall_s']:5.2f} s ECE={s['ece']:.3f} {cats}")
 
 
 if __name__ == "__main__":

@@ -86,13 +86,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(store: Path, port: int, workers: int, warm: bool = False) -> subprocess.Popen:
+def start_server(store: Path, port: int, workers: int, warm: bool = False, fast: bool = True) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1")
     env.pop("ROBOMEM_TOKEN", None)
     proc = subprocess.Popen([sys.executable, "-m", "robomem.cli", "serve", str(store), "--port", str(port),
-                             "--workers", str(workers), "--rate", "0"] + ([] if warm else ["--no-warm"]), env=env,
+                             "--workers", str(workers), "--rate", "0"] + ([] if warm else ["--no-warm"])
+                            + ([] if fast else ["--no-fast-path"]), env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 240   # a loaded machine imports slowly
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {proc.stderr.read()}")
@@ -180,7 +181,71 @@ async def drive(port: int, requests: list, clients: int, seconds: float, warmup:
     dt = time.perf_counter() - t0
     allv = np.concatenate([np.asarray(x, np.float64) for x in lats]) / 1e6
     return {"requests": int(allv.size), "rps": allv.size / dt, "p50_ms": float(np.percentile(allv, 50)),
-            "p99_ms": float(np.percentile(allv, 99)), "max_ms": float(allv.max()), "errors": len(errors)}
+            "p99_ms": float(np.percentile(allv, 99)), "max_ms": float(allv.max()), "errors": len(errors),
+            "requests_incl_warmup": int(allv.size) + len(warm_lat)}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` and its children (the uvicorn workers), from
+    /proc (Linux): a per-request cost that the machine's other load does not inflate much."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = {pid}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                f = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(f[1]) == pid:
+                pids.add(int(d.name))
+    for p in pids:
+        try:
+            f = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(f[11]) + int(f[12])) / tick
+    return total
+
+
+def start_writer(args, store: Path, newest: int, seed: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", WRITER, str(store), str(args.labels), str(args.write_hz),
+                             str(args.write_batch), str(args.seconds + args.warmup + 5), str(newest + S), str(seed)],
+                            env=dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def engine_rate(args, seed: int, tmp: Path) -> dict:
+    """The retrieval engine in-process (no HTTP): ``engine.query`` where_is, one caller, for
+    ``--seconds``, with the writer process running unless ``--write-hz 0``."""
+    import robomem
+    from robomem.service import engine
+    store = tmp / f"engine{seed}.db"
+    newest = build_store(store, args.objects, args.labels, seed)
+    rng = np.random.default_rng(seed)
+    labels = [f"thing{int(i)}" for i in rng.integers(0, args.labels, 512)]
+    writer = start_writer(args, store, newest, seed) if args.write_hz > 0 else None
+    try:
+        if writer is not None:
+            time.sleep(1.0)
+        with robomem.open(store, readonly=True, perception=None) as stack:
+            engine.query(stack, {"type": "where_is", "target": {"label": labels[0]}})
+            lat, k = [], 0
+            stop = time.perf_counter() + args.seconds
+            cpu0 = time.thread_time()
+            while time.perf_counter() < stop:
+                t0 = time.perf_counter_ns()
+                engine.query(stack, {"type": "where_is", "target": {"label": labels[k % len(labels)]}})
+                lat.append(time.perf_counter_ns() - t0)
+                k += 1
+            cpu = time.thread_time() - cpu0
+    finally:
+        if writer is not None:
+            writer.communicate(timeout=60)
+    v = np.asarray(lat, np.float64) / 1e6
+    return {"seed": seed, "rps": len(lat) / args.seconds, "p50_ms": float(np.percentile(v, 50)),
+            "p99_ms": float(np.percentile(v, 99)), "max_ms": float(v.max()), "errors": 0, "requests": len(lat),
+            "server_cpu_ms_per_request": cpu * 1e3 / max(1, len(lat))}
 
 
 def run_seed(args, seed: int, tmp: Path) -> dict:
@@ -190,21 +255,23 @@ def run_seed(args, seed: int, tmp: Path) -> dict:
     labels = [f"thing{int(i)}" for i in rng.integers(0, args.labels, 512)]
     requests = [make_body(args.endpoint, lab) for lab in labels]
     port = free_port()
-    server = start_server(store, port, args.workers, warm=args.endpoint == "ask")
+    server = start_server(store, port, args.workers, warm=args.endpoint == "ask", fast=args.fast_path)
     writer = None
     try:
         if args.write_hz > 0:
-            writer = subprocess.Popen([sys.executable, "-c", WRITER, str(store), str(args.labels), str(args.write_hz),
-                                       str(args.write_batch), str(args.seconds + args.warmup + 5), str(newest + S),
-                                       str(seed)], env=dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1"),
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            writer = start_writer(args, store, newest, seed)
             time.sleep(1.0)
+        cpu0 = cpu_seconds(server.pid)
         res = asyncio.run(drive(port, requests, args.clients, args.seconds, args.warmup, args.client))
+        res["server_cpu_ms_per_request"] = (cpu_seconds(server.pid) - cpu0) * 1e3 / res["requests_incl_warmup"]
         if args.baseline:
             # the framework's ceiling on this machine now: the same clients on GET /v1/health
+            cpu0 = cpu_seconds(server.pid)
             base = asyncio.run(drive(port, [make_body("health", "")], args.clients, min(args.seconds, 3.0), 0.5,
                                      args.client))
             res["baseline_health_rps"], res["baseline_health_p99_ms"] = base["rps"], base["p99_ms"]
+            res["baseline_health_cpu_ms_per_request"] = (cpu_seconds(server.pid) - cpu0) * 1e3 / base[
+                "requests_incl_warmup"]
         if writer is not None:
             res["writer_alive_during_run"] = writer.poll() is None
     finally:
@@ -239,18 +306,26 @@ def main(argv=None) -> int:
     ap.add_argument("--write-hz", type=float, default=10.0)
     ap.add_argument("--write-batch", type=int, default=200)
     ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument("--no-fast-path", dest="fast_path", action="store_false",
+                    help="serve /v1/where and /v1/query through the framework, uncached (robomem serve --no-fast-path)")
+    ap.add_argument("--engine-only", action="store_true",
+                    help="no HTTP: the retrieval engine in-process (engine.query where_is), one caller")
     args = ap.parse_args(argv)
     print(f"http_query: {args.objects} objects / {args.labels} labels, {args.workers} workers, {args.clients} "
-          f"{args.client} clients, endpoint {args.endpoint}, writer {args.write_hz:g} Hz x {args.write_batch} obs; "
+          f"{args.client} clients, endpoint {'engine in-process' if args.engine_only else args.endpoint}, "
+          f"fast path {'on' if args.fast_path else 'off'}, writer {args.write_hz:g} Hz x {args.write_batch} obs; "
           f"cores {os.cpu_count()}, load {os.getloadavg()[0]:.2f}")
     results = []
     with tempfile.TemporaryDirectory() as d:
         for seed in args.seeds:
-            r = run_seed(args, seed, Path(d))
+            r = engine_rate(args, seed, Path(d)) if args.engine_only else run_seed(args, seed, Path(d))
             results.append(r)
             print(f"  seed {seed}: {r['rps']:8.0f} req/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  "
                   f"max {r['max_ms']:.1f} ms  errors {r['errors']}  written {r.get('written_observations', 0)} obs"
+                  + (f"  server CPU {r['server_cpu_ms_per_request']:.3f} ms/req" if "server_cpu_ms_per_request" in r
+                     else "")
                   + (f"  | health baseline {r['baseline_health_rps']:.0f} req/s p99 {r['baseline_health_p99_ms']:.2f} ms"
+                     f" server CPU {r['baseline_health_cpu_ms_per_request']:.3f} ms/req"
                      if "baseline_health_rps" in r else ""))
     worst = {"rps": min(r["rps"] for r in results), "p99_ms": max(r["p99_ms"] for r in results)}
     mean = {"rps": float(np.mean([r["rps"] for r in results])), "p99_ms": float(np.mean([r["p99_ms"] for r in results]))}

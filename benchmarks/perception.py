@@ -31,6 +31,10 @@ from robomem import EventKind  # noqa: E402
 from robomem.perception import PerceptionPipeline  # noqa: E402
 from robomem.perception.segments import STRUCTURAL_CATEGORIES, extract_segments  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from perception_io import (load_state, print_style_table, save_state, state_path, summarize_jsonl,  # noqa: E402
+                           write_jsonl)
+
 MIN_PIXELS = 20
 IOU_MATCH = 0.25
 
@@ -285,24 +289,36 @@ def naive_segments(frame):
 
 
 # ----------------------------------------------------------------------------- driver
-def run_house(seed: int, *, width=320, height=240, move_fraction=0.2, verbose=True, style=None, n_objects=None):
+def run_house(seed: int, *, width=320, height=240, move_fraction=0.2, verbose=True, style=None, n_objects=None,
+              state_dir=None, replay=None):
+    """Explore house ``seed`` of ``style`` (two sessions with ``move_fraction`` > 0) and score it.
+    ``state_dir``: also save the rendered frames and the 2-D grid there (see ``--save-state``);
+    ``replay``: a file saved that way, used instead of rendering (the same frames and grid)."""
     import sim
     from robomem.mapping import OccupancyOctree
 
     scene = sim.generate_house(seed=seed, style=style, n_objects=n_objects)
-    env = sim.EmbeddedSim(scene, width=width, height=height, nthreads=1)
-    rng = np.random.default_rng(seed)
-    octree = TimedOctree(OccupancyOctree(resolution=0.05))
+    env = octree = None
+    if replay is not None:
+        saved = load_state(replay)
+        frames, grid = saved["frames"], saved["grid"]
+    else:
+        env = sim.EmbeddedSim(scene, width=width, height=height, nthreads=1)
+        octree = TimedOctree(OccupancyOctree(resolution=0.05))
+        frames = explore(env, scene, np.random.default_rng(seed), sim.DEFAULT_START_NS)
     pipe = PerceptionPipeline(octree=octree, structure_every=0)
-    frames = explore(env, scene, rng, sim.DEFAULT_START_NS)
     times, seg_times, naive_times = [], [], []
     cpu_times = []
     for f in frames:
-        octree.last = octree.last_cpu = 0.0
+        last = last_cpu = 0.0
+        if octree is not None:
+            octree.last = octree.last_cpu = 0.0
         t, c = time.perf_counter(), time.process_time()
         pipe.process(f)
-        times.append(time.perf_counter() - t - octree.last)
-        cpu_times.append(time.process_time() - c - octree.last_cpu)
+        if octree is not None:
+            last, last_cpu = octree.last, octree.last_cpu
+        times.append(time.perf_counter() - t - last)
+        cpu_times.append(time.process_time() - c - last_cpu)
     for f in frames[::5]:
         t = time.perf_counter()
         extract_segments(f)
@@ -310,33 +326,54 @@ def run_house(seed: int, *, width=320, height=240, move_fraction=0.2, verbose=Tr
         t = time.perf_counter()
         naive_segments(f)
         naive_times.append(time.perf_counter() - t)
+    if replay is None:
+        grid = octree.project_2d(pipe.floor_z + pipe.room_band[0], pipe.floor_z + pipe.room_band[1])
     t = time.perf_counter()
-    pipe.update_structure()
+    pipe.update_structure(grid)
     t_struct = time.perf_counter() - t
     gt_ids = visible_ids(frames)
     obj = score_objects(pipe.scene_graph, scene, gt_ids)
     rooms = score_rooms(pipe.scene_graph, scene)
     rooms.update(score_object_rooms(pipe.scene_graph, scene, obj.pairs))
-    res = {"seed": seed, "name": scene.name, "frames": len(frames), "objects": obj, "rooms": rooms,
+    res = {"seed": seed, "style": style, "name": scene.name, "frames": len(frames), "objects": obj, "rooms": rooms,
            "ms_median": 1e3 * float(np.median(times)), "ms_p95": 1e3 * float(np.percentile(times, 95)),
            "cpu_ms_median": 1e3 * float(np.median(cpu_times)),
            "seg_ms": 1e3 * float(np.median(seg_times)), "naive_seg_ms": 1e3 * float(np.median(naive_times)),
-           "structure_s": t_struct, "all_objects": len(scene.semantic_objects())}
+           "structure_s": t_struct, "all_objects": len(scene.semantic_objects()), "replay": replay is not None}
     if move_fraction <= 0:
+        if state_dir is not None:
+            save_state(state_path(state_dir, style, seed), frames, grid)
         if verbose:
             print(f"[{scene.name}] rooms={rooms['matched']}/{rooms['gt']} types={rooms['type_ok']} "
                   f"in_room={rooms.get('in_room_ok', 0)}/{rooms.get('in_room_n', 0)} "
                   f"ious={[round(float(x), 2) for x in rooms['ious']]} | {res['ms_median']:.1f} ms/frame", flush=True)
-        env.close()
+        if env is not None:
+            env.close()
         return res, pipe
     # Session 2: move objects, re-explore.
     pre_pairs = dict(obj.pairs)
     moved = move_objects(scene, np.random.default_rng(seed + 1000), fraction=move_fraction)
     pipe.new_session()
-    frames2 = explore(env, scene, np.random.default_rng(seed + 2000), frames[-1].stamp_ns + 3600 * 10**9)
+    if replay is not None:
+        frames2 = saved["frames2"]
+    else:
+        frames2 = explore(env, scene, np.random.default_rng(seed + 2000), frames[-1].stamp_ns + 3600 * 10**9)
+        if state_dir is not None:
+            save_state(state_path(state_dir, style, seed), frames, grid, frames2)
     events = []
     for f in frames2:
         events.extend(pipe.process(f).events)
+    res.update(score_moves(pipe, scene, moved, pre_pairs, frames2, events))
+    if verbose:
+        print_house(res)
+    if env is not None:
+        env.close()
+    return res, pipe
+
+
+def score_moves(pipe, scene, moved: dict, pre_pairs: dict, frames2, events) -> dict:
+    """Scores of the second session: moves kept under their own id, swaps, where-is (the first
+    answer for the moved object's id), false change events."""
     seen2 = visible_ids(frames2)
     obj2 = score_objects(pipe.scene_graph, scene, seen2)
     aliases = pipe.tracker.aliases
@@ -355,26 +392,28 @@ def run_house(seed: int, *, width=320, height=240, move_fraction=0.2, verbose=Tr
     missed_alone = sum(1 for g in eligible
                        if not (pre_pairs[g] in moved_evts and obj2.pairs.get(g) == pre_pairs[g])
                        and not any(cat[h] == cat[g] for h in moved if h != g))
-    # Where-is for a moved object: the position stored under its old id (after folds) lies within
-    # 0.5 m of the object's new place.
+    # Where-is for a moved object: the FIRST answer a user gets for the object's (old) id -- the
+    # position the scene graph stores under it after folds (what ``MemoryStack.where_is_object``
+    # returns for a pipeline-fed stack) -- lies within 0.5 m of the object's new place.
     where_ok = 0
     for g in eligible:
         a = pipe.scene_graph.get_object(pipe.tracker.resolve(pre_pairs[g]))
         lo, hi = scene.objects[g].bbox()
         where_ok += int(a is not None and np.linalg.norm(np.asarray(a["position"]) - (lo + hi) / 2) <= 0.5)
+    # "Unsure which one": the kept id carries identity candidates. A wrong id given with no such
+    # doubt is a confident error.
+    unsure = [g for g in eligible if pipe.tracker.identity_candidates(pre_pairs[g])]
+    ok_ids = {g for g in eligible if pre_pairs[g] in moved_evts and obj2.pairs.get(g) == pre_pairs[g]}
+    wrong_sure = sum(1 for g in eligible if g not in ok_ids and g not in unsure)
     moved_pred_ids = {pre_pairs[g] for g in moved if g in pre_pairs}
     false_events = [e for e in gone_evts if e.object_id not in moved_pred_ids]
-    res.update(moves=len(moved), moves_eligible=len(eligible), moves_detected=detected, moves_swapped=swapped,
-               moves_where_ok=where_ok,
-               moves_missed_alone=missed_alone,
-               change_events=len(gone_evts), false_change_events=len(false_events),
-               unchanged_tracked=len(set(pre_pairs.values()) - moved_pred_ids),
-               false_flagged_objects=len({e.object_id for e in false_events}),
-               session2_objects=obj2, aliases=len(aliases))
-    if verbose:
-        print_house(res)
-    env.close()
-    return res, pipe
+    return dict(moves=len(moved), moves_eligible=len(eligible), moves_detected=detected, moves_swapped=swapped,
+                moves_where_ok=where_ok, moves_missed_alone=missed_alone, moves_unsure=len(unsure),
+                moves_wrong_sure=wrong_sure,
+                change_events=len(gone_evts), false_change_events=len(false_events),
+                unchanged_tracked=len(set(pre_pairs.values()) - moved_pred_ids),
+                false_flagged_objects=len({e.object_id for e in false_events}),
+                session2_objects=obj2, aliases=len(aliases))
 
 
 def print_house(r):
@@ -409,6 +448,8 @@ def summarize(results) -> dict:
         / max(sum(r["moves_eligible"] for r in results), 1),
         "moves_missed": sum(r["moves_eligible"] - r["moves_detected"] for r in results),
         "moves_missed_alone": sum(r["moves_missed_alone"] for r in results),
+        "moves_unsure": sum(r.get("moves_unsure", 0) for r in results),
+        "moves_wrong_sure": sum(r.get("moves_wrong_sure", 0) for r in results),
         "false_change_share": sum(r["false_change_events"] for r in results) / max(sum(r["change_events"] for r in results), 1),
         "false_flagged_share": sum(r["false_flagged_objects"] for r in results) / max(sum(r["unchanged_tracked"] for r in results), 1),
         "ms_median": float(np.median([r["ms_median"] for r in results])),
@@ -478,24 +519,42 @@ def main() -> None:
     ap.add_argument("--styles", default=None, help="comma-separated house styles; each runs --houses seeds "
                     "(default: the generator's random style per seed)")
     ap.add_argument("--rooms-only", action="store_true", help="one session only: objects, rooms, room types")
+    ap.add_argument("--save-state", default=None, metavar="DIR",
+                    help="also save each house's rendered frames and 2-D grid in DIR (for --replay)")
+    ap.add_argument("--replay", default=None, metavar="DIR",
+                    help="use the frames and grids saved by --save-state in DIR instead of rendering")
+    ap.add_argument("--jsonl", default=None, metavar="FILE", help="append one JSON line per house to FILE")
+    ap.add_argument("--summarize", default=None, metavar="FILE", help="print the tables of a --jsonl FILE and exit")
     args = ap.parse_args()
+    if args.summarize:
+        summarize_jsonl(args.summarize)
+        return
     if args.tum_figure:
         print(tum_figure(args.tum_figure))
         return
+    mf = 0.0 if args.rooms_only else 0.2
+
+    def one(seed, st):
+        rp = None if args.replay is None else state_path(args.replay, st, seed)
+        r = run_house(seed, style=st, move_fraction=mf, state_dir=args.save_state, replay=rp)[0]
+        if args.jsonl:
+            write_jsonl(args.jsonl, r)
+        return r
+
     if args.styles:
         results = []
         for st in args.styles.split(","):
-            rs = [run_house(args.seed0 + k, style=st, move_fraction=0.0 if args.rooms_only else 0.2)[0]
-                  for k in range(args.houses)]
+            rs = [one(args.seed0 + k, st) for k in range(args.houses)]
             print(f"== style {st}: rooms {sum(r['rooms']['matched'] for r in rs)}/{sum(r['rooms']['gt'] for r in rs)} "
                   f"types {sum(r['rooms']['type_ok'] for r in rs)}/{sum(r['rooms']['matched'] for r in rs)} "
                   f"in_room {sum(r['rooms']['in_room_ok'] for r in rs)}/{sum(r['rooms']['in_room_n'] for r in rs)}",
                   flush=True)
             results.extend(rs)
+        print_style_table(results)
         if args.rooms_only:
             return
     else:
-        results = [run_house(args.seed0 + k)[0] for k in range(args.houses)]
+        results = [one(args.seed0 + k, None) for k in range(args.houses)]
     s = summarize(results)
     print()
     print(f"| metric | measured | target |\n|---|---|---|")
@@ -510,6 +569,8 @@ def main() -> None:
             ("where-is within 0.5 m for moved objects (stored under the old id)", s["moves_where"], ">= 0.95"),
             (f"missed moves ({s['moves_missed']}) with no identical (same-category) object moved too",
              s["moves_missed_alone"], "(info, count)"),
+            ("moved objects reported 'unsure which one' (identity candidates)", s["moves_unsure"], "(info, count)"),
+            ("moved objects under a wrong id with no doubt reported", s["moves_wrong_sure"], "(info, count)"),
             ("false moved/disappeared events (share of such events)", s["false_change_share"], "<= 0.05"),
             ("unchanged objects falsely flagged", s["false_flagged_share"], "<= 0.05")]
     for name, v, tgt in rows:

@@ -1,9 +1,14 @@
-"""robomem demo (grows with the project).
+"""robomem demo: `make demo`.
 
-1. Map the bundled TUM RGB-D frames into an occupancy octree, print voxel counts and timing, and write
-   a top-down picture and an OctoMap .bt file to out/.
-2. Run a generated house over two sessions through perception and memory (examples/house_memory.py)
-   and answer "where is X?" for the objects that moved, checked against ground truth."""
+1. The whole story in the embedded simulator (sim/story.py, sim/report.py): day 1 the robot explores a
+   generated house from scratch (progress bar), overnight the household moves things, day 2 it is
+   asked questions in words and the value-of-information agent answers from memory or goes to look.
+   Writes the report out/demo/index.html (maps with trajectories, scene graph, timeline, each
+   question with its answer, evidence keyframes, decision trace and whether it was right).
+2. Map the bundled TUM RGB-D frames into an occupancy octree, print voxel counts and timing, and write
+   a top-down picture and an OctoMap .bt file to out/ (skip with --no-tum).
+
+The two-session "where is X?" check against ground truth is examples/house_memory.py."""
 from __future__ import annotations
 
 import os
@@ -76,11 +81,35 @@ def main() -> None:
     print(f"wrote {png.relative_to(HERE)} and {bt.relative_to(HERE)} (open with octovis)")
 
 
-if __name__ == "__main__":
-    main()
-    print()
-    import house_memory  # examples/ is on sys.path when this file runs as a script
+def story(out: Path = OUT / "demo") -> Path:
+    """Run the story and write its report; returns the page's path."""
+    from sim.report import write_report
+    from sim.story import run_story
 
-    for old in OUT.glob("house.db*"):  # a fresh store each run: the demo replays the same simulated days
-        old.unlink()
-    house_memory.run(store=OUT / "house.db")
+    t0 = time.perf_counter()
+    st = run_story(out)
+    try:
+        page = write_report(st, out)
+    finally:
+        st.close()
+    rec = st.record
+    d1, sc = rec["day1"], rec["score"]
+    print(f"day 1: explored {d1['path_m']:.1f} m, {d1['frames']} frames, {100 * d1['coverage']:.0f}% of the floor; "
+          f"{d1['objects_in_memory']} objects in memory")
+    print(f"overnight: {len(rec['changes'])} changes ({', '.join(sorted({c['kind'] for c in rec['changes']}))})")
+    for q in rec["questions"]:
+        ep = q["episode"]
+        print(f"  Q{q['index'] + 1} {q['text']!r}: {'RIGHT' if q['right'] else 'WRONG'} ({q['verdict']}); "
+              f"{ep['steps']} look(s), {ep['path_m']:.1f} m")
+    print(f"first answers right: {sc['right']}/{sc['asked']}; demo story {time.perf_counter() - t0:.0f} s")
+    print(f"report: {page.relative_to(HERE) if page.is_relative_to(HERE) else page}  (open it in a browser)")
+    return page
+
+
+if __name__ == "__main__":
+    import sys
+
+    story()
+    if "--no-tum" not in sys.argv:
+        print()
+        main()

@@ -1,5 +1,6 @@
-"""robomem on a robot: one process with the perception, memory and query nodes (they share the
-store), parameters from config/robomem.yaml — the same file `robomem-ros` reads.
+"""robomem on a robot: one process with the perception, memory, query and planner nodes (they share
+the store and its map), parameters from config/robomem.yaml — the same file `robomem-ros` reads.
+The planner sends Nav2-style goals on goal_pose and turns the robot on cmd_vel to look.
 
     ros2 launch robomem robomem.launch.py [params_file:=my.yaml]
 """

@@ -9,10 +9,13 @@
     robomem query STORE '{"type": ...}'                a typed query as JSON
     robomem serve STORE [--host H] [--port P]          the HTTP JSON service
     robomem mcp STORE                                  the MCP tools over stdio
+    robomem eval [--houses N] [--sessions K] [--seeds S] [--out results.json] [--plot acc_vs_path.png]
+                                                       the embodied-QA evaluation of the planner's
+                                                       policies in the simulator (docs/planning.md)
 
 Times (T) are integer ns of data time or ISO-8601 (UTC unless a zone is given). Every listing
 prints a table, or the JSON the HTTP service returns with ``--json``. The store is opened
-read-only: these commands never write.
+read-only: these commands never write (``eval`` writes only its own results files).
 
 Each subcommand is one ``_cmd_<name>(sub)`` function registering its parser and handler; add new
 ones to ``SUBCOMMANDS``."""
@@ -204,11 +207,14 @@ def _cmd_serve(sub) -> None:
     p.add_argument("--log-level", default="warning")
     p.add_argument("--no-warm", action="store_true",
                    help="do not load the label-embedding model at start (the first question then waits for it)")
+    p.add_argument("--no-fast-path", action="store_true",
+                   help="answer /v1/where and /v1/query through the framework every time, uncached (for comparison)")
 
     def run(args) -> int:
         from robomem.service.http import ServeConfig, serve
         cfg = ServeConfig(args.store, args.host, args.port, _read_token(args.token_file), args.max_body, args.rate,
-                          args.burst, max(1, args.workers), args.log_level, warm=not args.no_warm)
+                          args.burst, max(1, args.workers), args.log_level, warm=not args.no_warm,
+                          fast=not args.no_fast_path)
         serve(cfg)
         return 0
     p.set_defaults(run=run)
@@ -225,8 +231,30 @@ def _cmd_mcp(sub) -> None:
     p.set_defaults(run=run)
 
 
+def _cmd_eval(sub) -> None:
+    from robomem.planning.evaluation import add_arguments
+    p = sub.add_parser("eval", help="embodied-QA evaluation: memory-only, explore-always, threshold and VoI policies "
+                                    "on multi-day scenarios in the simulator")
+    add_arguments(p)
+
+    def run(args) -> int:
+        from robomem.planning.evaluation import finish_args, load_harness
+        finish_args(args)
+        harness = load_harness()
+        try:
+            res = harness.run_eval(args, progress=not args.no_progress)
+        except ImportError as exc:          # e.g. --sim habitat without habitat_sim: the install hint
+            print(f"robomem eval: {exc}", file=sys.stderr)
+            return 2
+        print(harness.report(res["summary"], res["records"]))
+        print(harness.markdown_groups(res["summary"]))
+        print(f"wrote {args.out}, {args.plot}, {args.reliability_plot}")
+        return 0
+    p.set_defaults(run=run)
+
+
 SUBCOMMANDS = [_cmd_objects, _cmd_where, _cmd_timeline, _cmd_events, _cmd_where_was_i, _cmd_ask, _cmd_query,
-               _cmd_serve, _cmd_mcp]
+               _cmd_serve, _cmd_mcp, _cmd_eval]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -108,7 +108,9 @@ def ingest_bag(bag: str | Path, store: str | Path, *, topics: Optional[dict] = N
                         dropped["pose"] += 1
                 elif topic == top["camera_info"]:
                     try:
-                        state["K"] = camera_info_to_intrinsics(msg)
+                        K = camera_info_to_intrinsics(msg)
+                        if K != state.get("K"):       # keep the old object (it caches its pixel rays)
+                            state["K"] = K
                     except BadMessageError:
                         dropped["camera_info"] += 1
                 elif topic in streams:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 #: Node names as used in config/robomem.yaml, the launch files and ``robomem-ros --nodes``.
 NODE_NAMES = {"bridge": "robomem_sim_bridge", "perception": "robomem_perception", "memory": "robomem_memory",
-              "query": "robomem_query"}
+              "query": "robomem_query", "planner": "robomem_planner"}
 
 
 def share_dir() -> Path:

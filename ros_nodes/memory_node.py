@@ -20,16 +20,20 @@ from ros_nodes.convert import set_stamp
 class MemoryNode(RobomemNode):
     """Parameters: ``store`` (SQLite path), ``session`` (session name; "" = by start time),
     ``world_frame``, ``consolidation_interval_s``. ``perception``: a ``PerceptionPipeline`` for
-    the stack (None: the stack builds its own on the first frame)."""
+    the stack (None: the stack builds its own on the first frame). ``map_settings``: ``map_*``
+    keywords of :func:`robomem.open` for the stack's map (the perception node's
+    :meth:`~ros_nodes.perception_node.PerceptionNode.map_settings`; None: the library defaults)."""
 
     DEFAULTS = {"store": "robomem.db", "session": "", "world_frame": "map", "consolidation_interval_s": 1.0}
 
-    def __init__(self, overrides: Optional[dict] = None, perception=None, **kwargs) -> None:
+    def __init__(self, overrides: Optional[dict] = None, perception=None, map_settings: Optional[dict] = None,
+                 **kwargs) -> None:
         super().__init__(NODE_NAMES["memory"], overrides, **kwargs)
         p = self.params
         self.lock = threading.RLock()
         self.stack = robomem.open(p["store"], perception=perception if perception is not None else "auto",
-                                  consolidation_interval_ns=int(p["consolidation_interval_s"] * 1e9))
+                                  consolidation_interval_ns=int(p["consolidation_interval_s"] * 1e9),
+                                  **(map_settings or {}))
         self._session_open = False
         self._last_ns: Optional[int] = None
         self.pub_events = self.create_publisher(MemoryEvent, "memory/events", RELIABLE_QOS)

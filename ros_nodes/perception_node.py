@@ -48,16 +48,17 @@ class PerceptionNode(RobomemNode):
         "pose_source": "tf",                                 # tf | pose | odom (the last two feed the TF buffer)
         "use_instances": True, "slop_s": 0.02, "tf_tolerance_s": 0.05, "depth_scale_16u": 0.001,
         "queue_size": 30, "resolution": 0.05, "max_range": 6.0, "map_stride": 2, "structure_every": 50,
-        "publish_period_s": 1.0, "grid_z_min": 0.1, "grid_z_max": 1.9,
+        "structure_period_s": 2.0, "publish_period_s": 1.0, "grid_z_min": 0.1, "grid_z_max": 1.9,
     }
 
     def __init__(self, overrides: Optional[dict] = None, memory=None, **kwargs) -> None:
         super().__init__(NODE_NAMES["perception"], overrides, **kwargs)
         p = self.params
         self.memory = memory
-        self.octree = OccupancyOctree(p["resolution"], max_range=p["max_range"])
-        # The map is filled here (every map_stride-th pixel), not by the pipeline (full resolution):
-        # at 15 Hz on a loaded CPU the full-resolution insert alone would take most of the budget.
+        # One map: with a memory node it is the stack's (``stack.map``, filled by ``MemoryStack.observe``
+        # with every ``map_stride``-th pixel, see ``map_settings``); without one, a map of this node's own.
+        self._own_octree: Optional[OccupancyOctree] = None
+        # The pipeline neither fills a map nor recomputes rooms by itself: this node does both (see _work).
         self.pipeline = PerceptionPipeline(octree=None, structure_every=0)
         self.tf = TfBuffer()
         self.intrinsics = None
@@ -86,11 +87,30 @@ class PerceptionNode(RobomemNode):
         self._changed = False
         self._last_pub = 0.0
         self._cpu: deque = deque(maxlen=1000)     # per processed frame: this thread's CPU seconds
+        self._proc_cpu0: Optional[float] = None    # process CPU time at the first frame (all threads)
         self._wall: deque = deque(maxlen=1000)
         self._last_structure = 0
+        self._last_structure_t = 0.0
         self._stop = threading.Event()
         self._worker = threading.Thread(target=self._work, name="robomem-perception", daemon=True)
         self._worker.start()
+
+    def map_settings(self) -> dict:
+        """The map keywords of ``robomem.open`` for a memory node sharing this node's map parameters."""
+        p = self.params
+        return {"map_resolution": float(p["resolution"]), "map_max_range": float(p["max_range"]),
+                "map_stride": int(p["map_stride"])}
+
+    @property
+    def octree(self) -> OccupancyOctree:
+        """The map this node publishes: the memory stack's (``stack.map.octree``) when a memory node
+        with a map is attached, else one of its own."""
+        mem = self.memory
+        if mem is not None and getattr(mem.stack, "map", None) is not None:
+            return mem.stack.map.octree
+        if self._own_octree is None:
+            self._own_octree = OccupancyOctree(self.params["resolution"], max_range=self.params["max_range"])
+        return self._own_octree
 
     # ------------------------------------------------------------------ inputs (executor threads)
     def _offer(self, stream: int, msg) -> None:
@@ -105,9 +125,12 @@ class PerceptionNode(RobomemNode):
 
     def _on_info(self, msg) -> None:
         try:
-            self.intrinsics = camera_info_to_intrinsics(msg)
+            K = camera_info_to_intrinsics(msg)
         except BadMessageError as exc:
             self.drop("camera_info", exc)
+            return
+        if K != self.intrinsics:      # keep the old object when unchanged: it caches its pixel rays
+            self.intrinsics = K
 
     def _on_tf(self, msg, static: bool) -> None:
         for t in msg.transforms:
@@ -185,23 +208,35 @@ class PerceptionNode(RobomemNode):
             idle = self._queue.empty()
             n = self.pipeline.frames_processed
             every = int(self.params["structure_every"])
-            if n > self._last_structure and ((idle and self._changed) or (every > 0 and n - self._last_structure >= every)):
-                self._structure()
-            if self._changed and (idle or time.monotonic() - self._last_pub >= 5 * self.params["publish_period_s"]) \
-                    and time.monotonic() - self._last_pub >= self.params["publish_period_s"]:
-                self.publish_outputs()
+            # Rooms and places: every `structure_every` frames while busy; when the queue runs empty at
+            # most every `structure_period_s` (keeping up empties it after every frame).
+            rested = time.monotonic() - self._last_structure_t >= self.params["structure_period_s"]
+            try:
+                if n > self._last_structure and ((idle and rested) or (every > 0 and n - self._last_structure >= every)):
+                    self._structure()
+                if self._changed and (idle or time.monotonic() - self._last_pub >= 5 * self.params["publish_period_s"]) \
+                        and time.monotonic() - self._last_pub >= self.params["publish_period_s"]:
+                    self.publish_outputs()
+            except Exception as exc:  # noqa: BLE001 - e.g. publishers destroyed at shutdown; never kill the worker
+                if self._stop.is_set():
+                    return
+                self.drop("outputs (internal error)", exc)
+                self._last_pub = time.monotonic()
 
     def _process(self, msgs) -> None:
         c0, w0 = time.thread_time(), time.perf_counter()
         try:
             frame = self._frame(msgs)
-            if self.memory is not None:
-                self.memory.observe(frame)
+            if self.memory is not None and self.memory.stack.map is not None:
+                self.memory.observe(frame)          # perception + memory + the stack's map
             else:
-                self.pipeline.process(frame)
-            # Only this worker thread touches the octree: no lock (queries are not held up).
-            self.octree.insert_depth(frame.depth, frame.intrinsics, frame.T_world_camera,
-                                     stride=int(self.params["map_stride"]), stamp_ns=frame.stamp_ns)
+                if self.memory is not None:
+                    self.memory.observe(frame)
+                else:
+                    self.pipeline.process(frame)
+                # Only this worker thread touches the node's own octree: no lock.
+                self.octree.insert_depth(frame.depth, frame.intrinsics, frame.T_world_camera,
+                                         stride=int(self.params["map_stride"]), stamp_ns=frame.stamp_ns)
         except (ValueError, UnknownFrameError) as exc:   # robomem errors are ValueErrors
             self.drop(_kind(exc), exc)
             return
@@ -210,6 +245,8 @@ class PerceptionNode(RobomemNode):
             return
         self.counts["processed"] += 1
         self._cpu.append(time.thread_time() - c0)
+        if self._proc_cpu0 is None:
+            self._proc_cpu0 = time.process_time() - (time.thread_time() - c0)
         self._wall.append(time.perf_counter() - w0)
         self._changed = True
 
@@ -221,6 +258,7 @@ class PerceptionNode(RobomemNode):
         with self._locked():          # the graph changes: queries read its rooms
             pl.update_structure(grid)
         self._last_structure = self.pipeline.frames_processed
+        self._last_structure_t = time.monotonic()
 
     def _locked(self):
         return self.memory.lock if self.memory is not None else _NoLock()
@@ -229,7 +267,8 @@ class PerceptionNode(RobomemNode):
         """Publish the grid, the voxel cloud, the scene-graph markers and the stats (worker thread)."""
         p = self.params
         now = self.get_clock().now().nanoseconds
-        # Called from the worker thread, the only writer of the octree and the graph: no lock needed.
+        # Called from the worker thread, the only writer of the map (observe, under the memory lock) and
+        # of the graph: reading them here needs no lock.
         grid = self.octree.project_2d(p["grid_z_min"], p["grid_z_max"]) if self.octree.num_voxels else None
         pts = self.octree.occupied_voxels()
         markers = graph_markers(self.pipeline.scene_graph, p["world_frame"], now)
@@ -246,6 +285,9 @@ class PerceptionNode(RobomemNode):
                 "dropped": dict(self.dropped), "objects": self.pipeline.scene_graph.num_nodes("object"),
                 "rooms": self.pipeline.scene_graph.num_nodes("room"),
                 "cpu_ms_p50": round(1e3 * float(np.median(self._cpu)), 2) if self._cpu else None,
+                # the whole process (executor threads receiving and syncing, other nodes, publishing)
+                "process_cpu_ms_per_frame": round(1e3 * (time.process_time() - self._proc_cpu0) / self.counts["processed"], 2)
+                if self._proc_cpu0 is not None and self.counts["processed"] else None,
                 "wall_ms_p50": round(1e3 * float(np.median(self._wall)), 2) if self._wall else None}
 
     def publish_stats(self) -> None:

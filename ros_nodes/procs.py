@@ -24,6 +24,14 @@ from ros_nodes.config import default_config, fastdds_profile
 REPO = Path(__file__).resolve().parents[1]
 
 
+def sigint_interrupts() -> None:
+    """Let SIGINT interrupt this process even when it was started with SIGINT ignored (what a
+    non-interactive shell does to background jobs, and what children then inherit): the nodes and the
+    recorder shut down cleanly on SIGINT (:func:`stop`), so it must reach rclpy's handler."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def ros_env(domain_id: int, log_dir: str | os.PathLike, base: Optional[dict] = None) -> dict:
     """A copy of ``base`` (default ``os.environ``) set up for an isolated local ROS 2 graph."""
     env = dict(os.environ if base is None else base)

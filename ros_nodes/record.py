@@ -25,6 +25,8 @@ def record(out: str | Path, duration_s: float = 0.0, topics: Optional[dict] = No
     from rosbags.rosbag2 import StoragePlugin, Writer
 
     from ros_nodes.base import LATCHED_QOS, RELIABLE_QOS
+    from ros_nodes.procs import sigint_interrupts
+    sigint_interrupts()
     topics = topics or RECORD_TOPICS
     ts = typestore()
     ctx = Context()

@@ -1,12 +1,12 @@
 """``robomem-ros``: start any set of robomem nodes in one process on a MultiThreadedExecutor.
 
-    robomem-ros --nodes bridge,perception,memory,query --ros-args --params-file config/robomem.yaml
+    robomem-ros --nodes bridge,perception,memory,query,planner --ros-args --params-file config/robomem.yaml
 
 Arguments after ``--ros-args`` are ROS arguments with their usual meaning (``--params-file``,
 ``-p name:=value``, ``-r`` remaps); without a ``--params-file`` the packaged
 ``config/robomem.yaml`` is used, the file both launch files read. In one process the perception
-and query nodes share the memory node's store; a query node started without a memory node opens
-the store read-only."""
+query and planner nodes share the memory node's store (and its map); a query node started without a
+memory node opens the store read-only; the planner needs the memory node in its process."""
 from __future__ import annotations
 
 import argparse
@@ -15,7 +15,9 @@ from typing import Optional
 
 from ros_nodes.config import NODE_NAMES, default_config
 
-ORDER = ("perception", "memory", "query", "bridge")
+ORDER = ("perception", "memory", "query", "planner", "bridge")
+#: What ``robomem-ros`` and ``robomem_stack`` start without ``--nodes``.
+STACK_NODES = "perception,memory,query,planner"
 
 
 def split_args(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -36,13 +38,17 @@ def build_nodes(names: list[str], context=None) -> list:
         perc = PerceptionNode(context=context)
         nodes.append(perc)
     if "memory" in names:
-        mem = MemoryNode(perception=perc.pipeline if perc is not None else None, context=context)
+        mem = MemoryNode(perception=perc.pipeline if perc is not None else None,
+                         map_settings=perc.map_settings() if perc is not None else None, context=context)
         nodes.append(mem)
         if perc is not None:
             perc.memory = mem
     if "query" in names:
         from ros_nodes.query_node import QueryNode
         nodes.append(QueryNode(memory=mem, context=context))
+    if "planner" in names:
+        from ros_nodes.planner_node import PlannerNode
+        nodes.append(PlannerNode(memory=mem, context=context))
     if "bridge" in names:
         from ros_nodes.bridge_node import SimBridgeNode
         nodes.append(SimBridgeNode(context=context))
@@ -53,8 +59,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     own, ros_args = split_args(argv)
     ap = argparse.ArgumentParser(prog="robomem-ros", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--nodes", default="perception,memory,query",
-                    help=f"comma-separated subset of {','.join(ORDER)} (default: perception,memory,query)")
+    ap.add_argument("--nodes", default=STACK_NODES,
+                    help=f"comma-separated subset of {','.join(ORDER)} (default: {STACK_NODES})")
     ap.add_argument("--threads", type=int, default=4, help="executor threads")
     args = ap.parse_args(own)
     names = [n.strip() for n in args.nodes.split(",") if n.strip()]
@@ -67,6 +73,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     import rclpy
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 
+    from ros_nodes.procs import sigint_interrupts
+    sigint_interrupts()
     rclpy.init(args=["robomem-ros", *ros_args])
     nodes = []
     try:
@@ -81,7 +89,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             pass
         ex.shutdown()
     finally:
-        rank = {"robomem_perception": 0, "robomem_memory": 9}   # stop perception first, close the store last
+        # stop the planner and perception first (their threads use the store), close the store last
+        rank = {"robomem_planner": 0, "robomem_perception": 1, "robomem_memory": 9}
         for n in sorted(nodes, key=lambda n: rank.get(n.get_name(), 5)):
             n.destroy_node()
         rclpy.try_shutdown()

@@ -59,6 +59,9 @@ class ApproximateTimeSync:
         if len(st) > self.queue_size:
             del st[0], ms[0]
             self.dropped += 1
+            k -= 1                       # the new message moved down one place...
+            if k < 0:                    # ...or was itself the oldest, and is gone
+                return None
         picks = []
         for s in range(self.n):
             if s == stream:

@@ -1,21 +1,26 @@
 """Frontier exploration on the robot's own map in a simulator, until no reachable frontier is left
 or a path budget runs out, with a progress bar.
 
-Strategies: ``"gain"`` (robomem's: the frontier with the best information gain per metre of path,
-``gain / (path + detour_m)``) and ``"nearest"`` (the greedy baseline: the closest reachable
-frontier). Both drive to a free spot within ``view_m`` of the chosen frontier, stop early once that
-frontier is (half) explored, and on arrival face the frontier and look around if it is still open;
-a spot from which a frontier stayed open (or that could not be reached) is not used again. Scoring against the simulator's floor plan is
-:func:`observed_floor_fraction` (used only after the fact, never for planning)."""
+Strategies: ``"gain"`` (robomem's: the frontier with the best utility
+``gain * exp(-cost_weight * path)``, where gain is the occlusion-aware unknown area a look from the
+frontier could reveal (:func:`visible_unknown_area`) and path the metres to drive there on the
+robot's map) and ``"nearest"`` (the greedy baseline: the closest reachable frontier). Both drive
+to a free spot within ``view_m`` of the chosen frontier (committed to it until reached or until it
+is half explored), and on arrival face the frontier and, if it is still open, sweep the view
+``look_on_arrival`` degrees across it; a spot
+from which a frontier stayed open (or that could not be reached) is not used again. Scoring against
+the simulator's floor plan is :func:`observed_floor_fraction` (used only after the fact, never for
+planning)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
 from scipy import ndimage
 
-from robomem.mapping.frontier_clusters import frontier_clusters
+from robomem.mapping.frontier_clusters import frontier_clusters, visible_unknown_area
 from robomem.mapping.grid2d import GRID_FREE, GRID_UNKNOWN
 from robomem.mapping.paths import distance_field
 from robomem.mapping.traversability import TraversabilityGrid
@@ -25,7 +30,6 @@ from sim.navigation import MapRobot
 __all__ = ["ExploreResult", "explore", "observed_floor_fraction"]
 
 STRATEGIES = ("gain", "nearest")
-_CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
 
 
 @dataclass
@@ -43,9 +47,18 @@ class ExploreResult:
     failures: list = field(default_factory=list)  # reason of each goal not reached
 
 
-def _frontier_mask(tg: TraversabilityGrid) -> np.ndarray:
+def _still_frontier(tg: TraversabilityGrid, pts: np.ndarray) -> np.ndarray:
+    """Per world point: its cell is free with an unknown 4-neighbour on ``tg``'s grid."""
     d = tg.grid.data
-    return (d == GRID_FREE) & ndimage.binary_dilation(d == GRID_UNKNOWN, structure=_CROSS)
+    r, c = tg.world_to_cell(pts)
+    H, W = d.shape
+    out = np.zeros(len(pts), bool)
+    inside = (r >= 1) & (r < H - 1) & (c >= 1) & (c < W - 1)
+    r, c = r[inside], c[inside]
+    unk = (d[r - 1, c] == GRID_UNKNOWN) | (d[r + 1, c] == GRID_UNKNOWN) | (d[r, c - 1] == GRID_UNKNOWN) | \
+        (d[r, c + 1] == GRID_UNKNOWN)
+    out[inside] = (d[r, c] == GRID_FREE) & unk
+    return out
 
 
 def _candidates(tg: TraversabilityGrid, dist: np.ndarray, fronts: list, view_m: float, tried=(),
@@ -75,8 +88,8 @@ def _candidates(tg: TraversabilityGrid, dist: np.ndarray, fronts: list, view_m: 
 
 
 def explore(robot: MapRobot, strategy: str = "gain", *, path_budget_m: float = 150.0, max_steps: int = 6000,
-            view_m: float = 1.0, sensor_range: float = 2.5, min_cells: int = 4, detour_m: float = 2.0,
-            look_on_arrival: float = 360.0, progress: bool = True, desc: Optional[str] = None) -> ExploreResult:
+            view_m: float = 1.0, sensor_range: float = 2.5, min_cells: int = 4, cost_weight: float = 0.5,
+            look_on_arrival: float = 120.0, progress: bool = True, desc: Optional[str] = None) -> ExploreResult:
     """Explore with ``robot`` until no reachable frontier is left, ``path_budget_m`` metres were
     driven or ``max_steps`` actions were taken. See the module doc for the strategies."""
     if strategy not in STRATEGIES:
@@ -90,8 +103,9 @@ def explore(robot: MapRobot, strategy: str = "gain", *, path_budget_m: float = 1
     history, failures = [], []
     reason = "step budget exhausted"
     robot.look_around(360.0)
+    # No ETA: exploration usually ends (no frontier left) long before the path budget is spent.
     bar = tqdm(total=round(path_budget_m), unit="m", desc=desc or f"explore ({strategy})", disable=not progress,
-               leave=False)
+               leave=False, bar_format="{desc}: {n_fmt} m driven of a {total_fmt} m budget |{bar}| {elapsed}{postfix}")
     try:
         while c.steps - s0 < max_steps:
             if c.distance_m - d0 >= path_budget_m:
@@ -108,23 +122,21 @@ def explore(robot: MapRobot, strategy: str = "gain", *, path_budget_m: float = 1
             if strategy == "nearest":
                 ci, cell, cost = min(cands, key=lambda k: k[2])
             else:
-                ci, cell, cost = max(cands, key=lambda k: fronts[k[0]].gain_m2 / (k[2] + detour_m))
+                gains = {k[0]: visible_unknown_area(tg.grid, fronts[k[0]].cells, sensor_range=sensor_range)
+                         for k in cands}
+                ci, cell, cost = max(cands, key=lambda k: gains[k[0]] * math.exp(-cost_weight * k[2]))
             goal = tg.cell_to_world(cell)
             target_xy = tg.cell_to_world((fronts[ci].cells[:, 0], fronts[ci].cells[:, 1]))
 
             def explored(g: TraversabilityGrid, pts=target_xy) -> bool:
-                r, cc = g.world_to_cell(pts)
-                inside = g.contains(r, cc)
-                still = np.zeros(len(pts), bool)
-                still[inside] = _frontier_mask(g)[r[inside], cc[inside]]
-                return still.mean() < 0.5
+                return _still_frontier(g, pts).mean() < 0.5
 
             res = robot.go_to(goal, stop=explored, max_steps=min(600, max_steps - (c.steps - s0)))
             goals += 1
             if res.reached:
                 robot.face(fronts[ci].centroid)
                 if look_on_arrival > 0 and not explored(robot.grid()):
-                    robot.look_around(look_on_arrival)
+                    robot.sweep(look_on_arrival)
                 if not explored(robot.grid()):
                     tried.append(goal)  # still open after a look from here: approach it from elsewhere
             elif not res.reached and res.reason != "stopped":

@@ -106,3 +106,37 @@ def test_frontier_clusters_size_centroid_gain():
     assert frontier_clusters(OccupancyGrid2D(small, 0.1, (0, 0)), min_cells=3) == []
     with pytest.raises(InvalidInputError):
         frontier_clusters(g, min_cells=0)
+
+
+def test_touched_obstacles_block_like_seen_ones():
+    """An obstacle the robot learned by touch (``bumped_xy``) is occupied and inflated, even where the
+    robot's trail says free; it changes nothing else."""
+    tree = _octree_room()
+    st = TraversabilitySettings(robot_radius=0.2, margin=0.05)
+    plain = traversability(tree, st, driven_xy=np.array([[0.6, 2.0], [0.9, 2.0]]))
+    bumped = traversability(tree, st, driven_xy=np.array([[0.6, 2.0], [0.9, 2.0]]), bumped_xy=np.array([[0.75, 2.0]]))
+    assert plain.is_traversable([[0.75, 2.0]])[0] and not bumped.is_traversable([[0.75, 2.0]])[0]
+    assert not bumped.is_traversable([[0.75, 2.2]])[0]               # inflated by radius + margin
+    assert bumped.is_traversable([[0.75, 1.6]])[0] and bumped.is_traversable([[3.0, 1.5]])[0]
+    changed = plain.traversable != bumped.traversable
+    r, c = np.nonzero(changed)
+    xy = bumped.cell_to_world((r, c))
+    centre = bumped.cell_to_world(bumped.world_to_cell(np.array([0.75, 2.0])))
+    assert np.all(np.linalg.norm(xy - centre, axis=1) <= 0.25 + 1e-9)
+    # the capped clearance is exact near obstacles
+    assert bumped.clearance[bumped.world_to_cell(np.array([0.75, 2.0]))] == 0
+    r0, c0 = bumped.world_to_cell(centre + [0.0, 0.1])
+    assert math.isclose(bumped.clearance[r0, c0], 0.1, abs_tol=1e-9)
+
+
+def test_visible_unknown_area_is_blocked_by_walls():
+    from robomem.mapping.frontier_clusters import visible_unknown_area
+    d = np.full((60, 60), -1, np.int8)
+    d[:, :30] = 0                                      # known free half
+    open_grid = OccupancyGrid2D(d.copy(), 0.05, (0.0, 0.0))
+    d[:, 31] = 100                                     # a wall right behind the frontier
+    walled = OccupancyGrid2D(d, 0.05, (0.0, 0.0))
+    cells = np.array([[30, 29], [31, 29]])
+    a, b = visible_unknown_area(open_grid, cells, sensor_range=1.0), visible_unknown_area(walled, cells, sensor_range=1.0)
+    assert a > 1.0 and b <= 60 * 0.05 ** 2 + 1e-9       # only the unknown column before the wall
+    assert visible_unknown_area(open_grid, np.zeros((0, 2), np.int64)) == 0.0

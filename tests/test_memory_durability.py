@@ -25,10 +25,14 @@ N_OBJECTS = 200
 
 def writer_main(path: str, seed: int) -> None:
     from robomem.memory import LongTermMemory, TrajectoryPoint
+    from robomem.memory.trajectory_summary import TrajectoryResolution
     from robomem.observations import EventKind, ObjectEvent, ObjectObservation
 
     rng = np.random.default_rng(seed)
-    ltm = LongTermMemory(path)
+    # a trajectory schedule scaled down to the writer's data time (33 ms per batch, a few s per
+    # run), so that the kills also land in trajectory compactions (every ~3 batches) and tier merges
+    ltm = LongTermMemory(path, reorder_tolerance_ns=10**9, trajectory_resolution=TrajectoryResolution(
+        tiers=((2 * 10**9, 500_000_000), (3 * 10**9, 10**9), (5 * 10**9, 2 * 10**9)), step_ns=100_000_000))
     t = (ltm.latest_stamp_ns or T0) + 1_000_000
     homes = rng.uniform(-10, 10, (N_OBJECTS, 3))
     print("ready", flush=True)
@@ -110,7 +114,13 @@ def _check_contains(path: Path, oids: np.ndarray, stamps: np.ndarray, n_batches:
         rows = np.array(ltm.connection.execute(
             "SELECT object_id, t_start, t_end FROM placements ORDER BY object_id, t_start").fetchall(), np.int64)
         total = ltm.connection.execute("SELECT coalesce(sum(n_obs), 0) FROM placements").fetchone()[0]
-        assert ltm.stats()["trajectory"] >= n_batches  # one robot pose per acknowledged batch
+        # one robot pose per acknowledged batch: kept, or counted in a summary (compaction)
+        kept = ltm.stats()["trajectory"] + ltm.read("SELECT coalesce(sum(n), 0) FROM trajectory_summary")[0][0]
+        assert kept >= n_batches
+        fr = ltm.read("SELECT value FROM meta WHERE key = 'trajectory_frontier_ns'")
+        if fr:  # nothing kept raw before the frontier, no summary after it
+            assert ltm.read("SELECT count(*) FROM trajectory WHERE stamp_ns < ?", (int(fr[0][0]),))[0][0] == 0
+            assert ltm.read("SELECT count(*) FROM trajectory_summary WHERE last_ns > ?", (int(fr[0][0]),))[0][0] == 0
     if len(oids) == 0:
         return total
     # Every acknowledged observation lies inside a stored placement of its object.
@@ -156,7 +166,11 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_observation(tmp_path):
         # Nothing acknowledged is lost and nothing unacknowledged beyond one in-flight batch per kill appears.
         assert len(o) <= total <= len(o) + kills * max_batch
     acked = sum(len(a) for a in all_oids)
-    print(f"{kills} SIGKILLs, {acked} acknowledged observations, all present")
+    from robomem.memory import LongTermMemory
+    with LongTermMemory(path, readonly=True) as ltm:
+        n_sum = ltm.stats()["trajectory_summary"]
+    print(f"{kills} SIGKILLs, {acked} acknowledged observations, all present; {n_sum} trajectory summaries")
+    assert n_sum > 0, "the writers never compacted their trajectory: the kills did not cover compaction"
     assert acked > 1000, "the writers acknowledged too little for the test to mean anything"
 
 

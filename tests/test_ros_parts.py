@@ -38,6 +38,26 @@ def test_sync_pairs_nearest_within_slop_and_drops_the_rest():
         ApproximateTimeSync(2, -1, print)
 
 
+def test_sync_with_a_full_queue_matches_the_new_message_not_its_old_index():
+    # One stream lags: stream 0 fills its queue; the newest stream-0 message must still be the one
+    # matched when stream 1 catches up (an overflow used to shift the index past the end).
+    out = []
+    s = ApproximateTimeSync(2, 5 * MS, lambda a, b: out.append((a, b)), queue_size=3)
+    for i in range(6):
+        assert not s.add(0, i * 100 * MS, f"a{i}")
+    assert s.add(1, 500 * MS, "b5") and out == [("a5", "b5")]
+    # a message older than a full queue is dropped at once, nothing is emitted
+    for i in range(6, 9):
+        s.add(0, i * 100 * MS, f"a{i}")
+    assert not s.add(0, 550 * MS, "late") and len(out) == 1
+    # the newest of a full queue, inserted last, is still matched
+    s2 = ApproximateTimeSync(2, 5 * MS, lambda a, b: out.append((a, b)), queue_size=2)
+    s2.add(1, 300 * MS, "b3")
+    s2.add(0, 100 * MS, "a1")
+    s2.add(0, 200 * MS, "a2")
+    assert s2.add(0, 300 * MS, "a3") and out[-1] == ("a3", "b3")
+
+
 def test_tf_buffer_chains_nearest_samples_and_rejects_bad_input():
     tf = TfBuffer()
     T_wb = make_pose(np.array([0, 0, math.sin(0.25), math.cos(0.25)]), [1.0, 2.0, 0.0])

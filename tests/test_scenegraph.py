@@ -208,7 +208,40 @@ def test_room_type_votes():
     update_room_types(g)
     by_pos = {tuple(np.round(a["position"][:2])): a["room_type"] for a in g.rooms()}
     types = sorted(by_pos.values())
-    assert types == ["bedroom", "kitchen", "unknown"]
+    # The empty room gets the missing core type (a home has a living room), marked as a prior.
+    assert types == ["bedroom", "kitchen", "living_room"]
+    src = {a["room_type"]: (a["room_type_source"], a["room_type_confidence"]) for a in g.rooms()}
+    assert src["living_room"] == ("prior", pytest.approx(0.2)) and src["bed" + "room"][0] == "contents"
+    update_room_types(g, core_types=())
+    assert sorted(a["room_type"] for a in g.rooms()) == ["bedroom", "kitchen", "unknown"]
+    assert {a["room_type_source"] for a in g.rooms() if a["room_type"] == "unknown"} == {"none"}
+
+
+def test_rooms_take_the_tall_furniture_in_their_notches_but_not_the_walls():
+    """A wardrobe (occupied in the map slice) against the inner wall of room A belongs to A after
+    fill_room_notches; the wall between A and B, the outside and room B's cells stay as they were."""
+    from robomem.scenegraph.rooms import fill_room_notches
+    base = three_room_plan()
+    data = base.data.copy()
+    X = -0.5 + (np.arange(data.shape[1]) + 0.5) * RES
+    Y = -0.5 + (np.arange(data.shape[0]) + 0.5) * RES
+    XX, YY = np.meshgrid(X, Y)
+    wardrobe = (XX >= 0.05) & (XX <= 0.65) & (YY >= 1.0) & (YY <= 2.0)
+    data[wardrobe] = 100
+    grid = OccupancyGrid2D(data, RES, base.origin)
+    seg = segment_rooms(grid)
+    a = seg.labels[np.argmin(np.abs(Y - 2.0)), np.argmin(np.abs(X - 2.0))]
+    assert (seg.labels[wardrobe] == 0).all()
+    filled = fill_room_notches(seg, grid, 1.0)
+    assert (filled.labels[wardrobe] == a).mean() > 0.95
+    assert filled.areas[a] > seg.areas[a] + 0.5
+    changed = filled.labels != seg.labels
+    assert (seg.labels[changed] == 0).all() and (data[changed] != 0).all()
+    # Nothing beyond the wardrobe: the outer walls and the outside are no notch of a box room.
+    assert not (changed & ~wardrobe & ((XX < 0.0) | (XX > 3.95))).any()
+    assert fill_room_notches(seg, grid, 0.0) is seg
+    with pytest.raises(ValueError, match="shape"):
+        fill_room_notches(seg, OccupancyGrid2D(np.zeros((3, 3), np.int8), RES, (0, 0)))
 
 
 def test_bad_grid_input():

@@ -47,3 +47,30 @@ def test_closed_door_leaves_the_other_room_unreachable():
     assert r.collisions == 0 and r.stop_reason == "no reachable frontier"
     res = robot.go_to((5.5, 1.5), max_steps=100)
     assert not res.reached and res.steps <= 100
+
+
+def test_a_blocked_step_is_counted_remembered_and_avoided():
+    """An obstacle that appeared in the robot's blind spot (below the camera's view, on floor its map
+    holds free): the simulator blocks the step, the robot counts the collision, marks the obstacle
+    on its traversability grid, backs off and drives around it to the goal."""
+    from robomem.errors import InvalidInputError
+    env, mm, robot = _robot(two_rooms(door=False))
+    robot.look_around(360.0)
+    assert robot.count.collisions == 0 and robot.grid().is_traversable([[1.6, 1.5]])[0]
+    env.scene.add_object("laundry_basket", position=(1.65, 1.5), size=(0.2, 0.8, 0.12))
+    res = robot.go_to((2.6, 1.5), max_steps=300)
+    assert res.reached, res
+    c = robot.count
+    assert 1 <= c.collisions <= 4 and len(c.collision_log) == c.collisions    # every blocked step counted
+    assert len(robot.bumps) == c.collisions
+    tried = [(round(p[0], 2), round(p[1], 2), round(yaw, 2)) for p, yaw, _ in c.collision_log]
+    assert len(set(tried)) == len(tried)                                      # never the same blocked step twice
+    for b in robot.bumps:                                                     # each one where the basket stands
+        assert 1.4 <= b[0] <= 2.0 and abs(b[1] - 1.5) <= 0.6, robot.bumps
+    assert not robot.grid().is_traversable([[1.4, 1.5]])[0]                   # remembered: planned around
+    assert any(abs(p[1] - 1.5) > 0.5 for p in c.trail)                        # went round, not through
+    for bad in ((float("nan"), 1.0), (1.0,), "home"):
+        with pytest.raises(InvalidInputError):
+            robot.go_to(bad)
+    with pytest.raises(InvalidInputError):
+        robot.go_to((1.0, 1.0), max_steps=0)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
-from scipy import ndimage
+from numba import njit
 
 from robomem.errors import InvalidInputError
 from robomem.mapping.grid2d import GRID_FREE, GRID_OCCUPIED, GRID_UNKNOWN, OccupancyGrid2D
@@ -53,7 +53,8 @@ class TraversabilitySettings:
 class TraversabilityGrid:
     """``grid``: the band projection (free/occupied/unknown, ROS values); ``traversable``: (H, W)
     bool, cells where the robot's centre may be; ``clearance``: (H, W) metres from each cell centre
-    to the nearest obstacle (or unknown cell when ``avoid_unknown``)."""
+    to the nearest obstacle (or unknown cell when ``avoid_unknown``), exact up to two cells beyond
+    ``robot_radius + margin`` and inf farther away."""
 
     grid: OccupancyGrid2D
     traversable: np.ndarray
@@ -148,9 +149,41 @@ class BandProjection:
         self._data, self._k0 = data, lo.astype(np.int64)
 
 
+@njit(cache=True)
+def _capped_clearance(blocked: np.ndarray, cap: int) -> np.ndarray:
+    """Distance in cells from each cell centre to the nearest blocked one, exact up to ``cap``
+    cells and inf beyond. Only blocked cells with a free 4-neighbour are stamped: the nearest
+    blocked cell of any free cell is one of them."""
+    H, W = blocked.shape
+    out = np.full((H, W), np.inf)
+    cap2 = cap * cap
+    for r in range(H):
+        for c in range(W):
+            if not blocked[r, c]:
+                continue
+            out[r, c] = 0.0
+            if not ((r > 0 and not blocked[r - 1, c]) or (r < H - 1 and not blocked[r + 1, c])
+                    or (c > 0 and not blocked[r, c - 1]) or (c < W - 1 and not blocked[r, c + 1])):
+                continue
+            for dr in range(-cap, cap + 1):
+                rr = r + dr
+                if rr < 0 or rr >= H:
+                    continue
+                for dc in range(-cap, cap + 1):
+                    cc = c + dc
+                    d2 = dr * dr + dc * dc
+                    if cc < 0 or cc >= W or d2 > cap2 or blocked[rr, cc]:
+                        continue
+                    d = math.sqrt(d2)
+                    if d < out[rr, cc]:
+                        out[rr, cc] = d
+    return out
+
+
 def traversability(octree: OccupancyOctree, settings: Optional[TraversabilitySettings] = None, *,
                    driven_xy: Optional[np.ndarray] = None, bbox=None,
-                   projection: Optional[BandProjection] = None) -> TraversabilityGrid:
+                   projection: Optional[BandProjection] = None,
+                   bumped_xy: Optional[np.ndarray] = None) -> TraversabilityGrid:
     """The traversability grid of ``octree`` for a robot described by ``settings``.
 
     A column is an obstacle when an occupied voxel lies in the body band (floor_z + step_height,
@@ -159,7 +192,9 @@ def traversability(octree: OccupancyOctree, settings: Optional[TraversabilitySet
     ``driven_xy`` (N, 2): places the robot has stood on; the disc of its radius around each counts
     as free (the robot's body was there), which covers the floor right below a camera that cannot
     see it. ``projection``: a :class:`BandProjection` of the same band to update instead of
-    projecting the whole map (``bbox`` is then ignored)."""
+    projecting the whole map (``bbox`` is then ignored). ``bumped_xy`` (N, 2): obstacle points the
+    robot learned by touch (a bumper, or a simulator's collision report) that its map may not hold;
+    their cells count as occupied (and are inflated like every obstacle)."""
     if not isinstance(octree, OccupancyOctree):
         raise InvalidInputError(f"traversability needs an OccupancyOctree, got {type(octree).__name__}")
     s = settings or TraversabilitySettings()
@@ -194,20 +229,28 @@ def traversability(octree: OccupancyOctree, settings: Optional[TraversabilitySet
         d = np.asarray(driven_xy, dtype=np.float64).reshape(-1, 2)
         r, c = grid.world_to_cell(d)
         ok = grid.contains(r, c)
-        seed = np.zeros(data.shape, bool)
-        seed[r[ok], c[ok]] = True
+        cells = np.unique(np.stack([r[ok], c[ok]], axis=1), axis=0)
         n = int(math.ceil(s.robot_radius / res))
         yy, xx = np.mgrid[-n:n + 1, -n:n + 1]
         disc = (yy ** 2 + xx ** 2) * res * res <= s.robot_radius ** 2
-        body = ndimage.binary_dilation(seed, structure=disc)
+        body = np.zeros(data.shape, bool)
+        br = (cells[:, None, 0] + yy[disc][None, :]).ravel()
+        bc = (cells[:, None, 1] + xx[disc][None, :]).ravel()
+        inb = grid.contains(br, bc)
+        body[br[inb], bc[inb]] = True
         data[body & (data != 100)] = 0
         grid = OccupancyGrid2D(data, res, grid.origin)
+    if bumped_xy is not None and len(bumped_xy):
+        b = np.asarray(bumped_xy, dtype=np.float64).reshape(-1, 2)
+        r, c = grid.world_to_cell(b)
+        ok = grid.contains(r, c)
+        if ok.any():
+            data[r[ok], c[ok]] = 100
+            grid = OccupancyGrid2D(data, res, grid.origin)
     blocked = data == 100
     if s.avoid_unknown:
         blocked = blocked | (data == -1)
-    if blocked.any():
-        clearance = ndimage.distance_transform_edt(~blocked) * res
-    else:
-        clearance = np.full(data.shape, np.inf)
+    need = s.robot_radius + s.margin
+    clearance = _capped_clearance(blocked, int(math.ceil(need / res)) + 2) * res
     traversable = (data == 0) & (clearance > s.robot_radius + s.margin)
     return TraversabilityGrid(grid, traversable, clearance, s)

@@ -23,10 +23,11 @@ from robomem.memory.records import ForgetReport, IngestReport, ObjectRecord, Pla
 from robomem.memory.schema import SCHEMA_VERSION
 from robomem.memory.shortterm import ShortTermMemory
 from robomem.memory.trajectory import TrajectoryPoint, TrajectoryThinner
+from robomem.memory.trajectory_summary import TrajectoryResolution
 
 __all__ = [
     "LongTermMemory", "ShortTermMemory", "ForgettingPolicy", "ConsolidationClock", "KeyframePolicy",
-    "TrajectoryThinner", "TrajectoryPoint", "Placement", "StoredEvent", "ObjectRecord", "IngestReport",
+    "TrajectoryThinner", "TrajectoryPoint", "TrajectoryResolution", "Placement", "StoredEvent", "ObjectRecord", "IngestReport",
     "ForgetReport", "Keyframe", "RobotPosition", "RoomVisit", "encode_image", "decode_image", "SCHEMA_VERSION",
     "StoreError", "NotARobomemStoreError", "CorruptStoreError", "StoreVersionError", "StoreFullError",
     "ReadOnlyStoreError", "InvalidObservationError", "UnknownObjectError", "OutOfOrderError", "InvalidQueryError",

@@ -12,7 +12,7 @@ import numpy as np
 from robomem.memory import consolidation as _cons
 from robomem.memory.errors import InvalidObservationError, UnknownObjectError
 from robomem.memory.keyframes import KeptView, check_encoding, decode_image, encode_image, image_descriptor
-from robomem.memory.records import check_id, check_stamp, check_vec3, dumps, query_id, query_stamp
+from robomem.memory.records import check_id, check_stamp, check_vec3, dumps, query_id, sql_where, stamp_range_terms
 
 
 @dataclass(frozen=True)
@@ -153,18 +153,11 @@ class KeyframeStore:
         """Keyframe metadata (newest first), optionally only those showing ``object_id``."""
         sql = ("SELECT k.id, k.stamp_ns, k.session_id, k.importance, k.fmt, k.width, k.height, k.nbytes, k.pose, "
                "(SELECT group_concat(object_id) FROM keyframe_objects WHERE keyframe_id = k.id) FROM keyframes k")
-        where, params = [], []
-        if object_id is not None:
-            where.append("k.id IN (SELECT keyframe_id FROM keyframe_objects WHERE object_id = ?)")
-            params.append(query_id(object_id, "keyframes: object_id"))
-        if t0 is not None:
-            where.append("k.stamp_ns >= ?")
-            params.append(query_stamp(t0, "keyframes: t0"))
-        if t1 is not None:
-            where.append("k.stamp_ns <= ?")
-            params.append(query_stamp(t1, "keyframes: t1"))
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        where, params = sql_where(
+            None if object_id is None else ("k.id IN (SELECT keyframe_id FROM keyframe_objects WHERE object_id = ?)",
+                                            [query_id(object_id, "keyframes: object_id")]),
+            *stamp_range_terms("k.stamp_ns", t0, t1, "keyframes: t0", "keyframes: t1"))
+        sql += where
         out = []
         for r in self._read(sql + " ORDER BY k.stamp_ns DESC", params):
             ids = tuple(sorted(int(v) for v in r[9].split(","))) if r[9] else ()

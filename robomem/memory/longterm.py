@@ -45,6 +45,7 @@ from robomem.memory.schema import OPEN_T, connect
 from robomem.memory.sessions import SessionStore
 from robomem.memory.trajectory import KINDS as TRAJ_KINDS
 from robomem.memory.trajectory import TrajectoryPoint
+from robomem.memory.trajectory_summary import TrajectoryCompactor, TrajectoryResolution
 from robomem.observations import EventKind, ObjectEvent, ObjectObservation
 
 _DAY_NS = 86400 * 10**9
@@ -53,7 +54,7 @@ _STORED_EVENT_KINDS = (EventKind.APPEARED, EventKind.MOVED, EventKind.DISAPPEARE
 
 #: keyword settings LongTermMemory accepts (MemoryStack passes its unknown keywords through)
 SETTINGS = ("move_tolerance_m", "reorder_tolerance_ns", "max_forward_jump_ns", "keyframe_budget_bytes", "max_bytes",
-            "synchronous", "busy_timeout_s", "cache_mb", "verify")
+            "synchronous", "busy_timeout_s", "cache_mb", "verify", "trajectory_resolution")
 
 
 def check_store_settings(synchronous, busy_timeout_s, cache_mb, max_bytes) -> None:
@@ -71,7 +72,7 @@ def check_store_settings(synchronous, busy_timeout_s, cache_mb, max_bytes) -> No
         raise InvalidInputError(f"max_bytes must be None or an integer >= 65536, got {max_bytes!r}")
 
 
-class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore):
+class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore, TrajectoryCompactor):
     """The long-term store.
 
     Parameters: ``path`` of the SQLite file (created if absent, unless ``readonly``);
@@ -84,13 +85,17 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore):
     cap of the file (SQLite ``max_page_count``), writes beyond it fail with :class:`StoreFullError`;
     ``synchronous``: "FULL" (default, survives power loss) or "NORMAL" (survives process kill);
     ``cache_mb``: SQLite page cache per connection (default 64 MiB); ``verify``: run SQLite's
-    ``quick_check`` on open and refuse a damaged file (O(file size), off by default)."""
+    ``quick_check`` on open and refuse a damaged file (O(file size), off by default);
+    ``trajectory_resolution``: how the robot's trajectory coarsens with age
+    (:class:`~robomem.memory.trajectory_summary.TrajectoryResolution`; default: exact for 10 min, then
+    per 10-min / 1-h / 1-day buckets per room and 1 m cell; None keeps every pose)."""
 
     def __init__(self, path: str | os.PathLike, readonly: bool = False, *, move_tolerance_m: float = 0.25,
                  reorder_tolerance_ns: int = 10 * 10**9, max_forward_jump_ns: int = _DAY_NS,
                  keyframe_budget_bytes: int = 20 * 2**20, max_bytes: Optional[int] = None,
                  synchronous: str = "FULL", busy_timeout_s: float = 10.0, cache_mb: int = 64,
-                 verify: bool = False) -> None:
+                 verify: bool = False,
+                 trajectory_resolution: Optional[TrajectoryResolution] = TrajectoryResolution()) -> None:
         from robomem.errors import InvalidInputError
         if not (isinstance(move_tolerance_m, (int, float)) and math.isfinite(move_tolerance_m) and move_tolerance_m > 0):
             raise InvalidInputError(f"move_tolerance_m must be a positive number, got {move_tolerance_m!r}")
@@ -99,6 +104,13 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
                 raise InvalidInputError(f"{name} must be a non-negative integer, got {v!r}")
         check_store_settings(synchronous, busy_timeout_s, cache_mb, max_bytes)
+        if trajectory_resolution is not None and not isinstance(trajectory_resolution, TrajectoryResolution):
+            raise InvalidInputError(f"trajectory_resolution must be a TrajectoryResolution or None, "
+                                    f"got {type(trajectory_resolution).__name__}")
+        if trajectory_resolution is not None and trajectory_resolution.raw_horizon_ns <= int(reorder_tolerance_ns):
+            raise InvalidInputError(f"trajectory_resolution: the first age ({trajectory_resolution.raw_horizon_ns} ns) "
+                                    f"must exceed reorder_tolerance_ns ({reorder_tolerance_ns})")
+        self.trajectory_resolution = trajectory_resolution
         self.path = os.fspath(path)
         self.readonly = bool(readonly)
         self.move_tolerance_m = float(move_tolerance_m)
@@ -157,6 +169,9 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore):
         """Newest stamp stored (observations, events, trajectory); None for an empty store."""
         if self._writer_state_loaded:
             return self._latest
+        kept = self._meta("latest_stamp_ns")      # written with every ingest (O(1) for readers)
+        if kept is not None:
+            return int(kept)
         row = self._read("SELECT max(s) FROM (SELECT max(t_end) AS s FROM placements UNION ALL "
                          "SELECT max(stamp_ns) FROM events UNION ALL SELECT max(stamp_ns) FROM trajectory)")
         return row[0][0]
@@ -251,6 +266,10 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore):
         row = c.execute("SELECT max(s) FROM (SELECT max(t_end) AS s FROM placements UNION ALL "
                         "SELECT max(stamp_ns) FROM events UNION ALL SELECT max(stamp_ns) FROM trajectory)").fetchone()
         self._latest: Optional[int] = row[0]
+        # Trajectory compaction frontier: poses before it are summarised (or the oldest kept pose).
+        fr = c.execute("SELECT value FROM meta WHERE key = 'trajectory_frontier_ns'").fetchone()
+        self._traj_frontier: Optional[int] = int(fr[0]) if fr is not None else \
+            c.execute("SELECT min(stamp_ns) FROM trajectory").fetchone()[0]
         row = c.execute("SELECT id, t_start FROM sessions WHERE t_end IS NULL ORDER BY id DESC LIMIT 1").fetchone()
         self._session_start: Optional[int] = None
         if row is not None and self.session_id is None:
@@ -397,7 +416,13 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore):
                     e.room_id, e.receptacle_id, e.previous_receptacle_id, sid)
                    for e in events if e.kind in _STORED_EVENT_KINDS]
         tol = self.move_tolerance_m
+        now = self._latest if not all_stamps.size else max(int(all_stamps.max()), self._latest or 0)
+        frontier = self._traj_frontier
+        if frontier is None and traj:
+            frontier = min(p.stamp_ns for p in traj)
         with self._tx() as c:
+            if now is not None:   # the store clock, kept for readers (a max over placements is a full scan)
+                c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('latest_stamp_ns', ?)", (str(now),))
             if self._origin is None and origin is not None:
                 c.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('time_origin_ns', ?)", (str(origin),))
                 origin = int(c.execute("SELECT value FROM meta WHERE key='time_origin_ns'").fetchone()[0])
@@ -451,8 +476,11 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore):
                 c.executemany("INSERT INTO trajectory(stamp_ns, x, y, z, yaw, room_id, kind, session_id) "
                               "VALUES (?,?,?,?,?,?,?,?)",
                               [(p.stamp_ns, *p.position, p.yaw, p.room_id, p.kind, sid) for p in traj])
+            if self._compaction_due(now, frontier):
+                frontier = self._compact(c, now, sid)
         # Committed: only now update the in-memory mirror, so a failed write leaves it untouched.
         self._origin = origin
+        self._traj_frontier = frontier
         for oid, (label, _, _) in plan["objects"].items():
             self._labels[oid] = label
         self._attrs.update(new_attrs)
@@ -472,6 +500,24 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore):
             self._latest = hi if self._latest is None else max(self._latest, hi)
         return IngestReport(len(cols), len(ev_rows), len(plan["new"]), plan["n_extended"], len(new_objects),
                             self._latest)
+
+    def compact_trajectory(self, now_ns: Optional[int] = None) -> Optional[int]:
+        """Summarise kept poses older than the raw horizon as of ``now_ns`` (default: the newest
+        record) in one transaction; ingest does this by itself every ``step_ns`` of data time.
+        Returns the new frontier (poses before it are summarised), or None when nothing is due."""
+        if self.readonly:
+            raise ReadOnlyStoreError(f"{self.path} is open read-only")
+        self._load_writer_state()
+        now = self._latest if now_ns is None else check_stamp(now_ns, "compact_trajectory: now_ns")
+        if self._latest is not None and now is not None and now > self._latest:
+            raise OutOfOrderError(f"compact_trajectory: now_ns {now} is after the newest record ({self._latest})")
+        if self.trajectory_resolution is None or now is None or self._traj_frontier is None or \
+                now - self.trajectory_resolution.raw_horizon_ns <= self._traj_frontier:
+            return None
+        with self._tx() as c:
+            frontier = self._compact(c, now, self.session_id)
+        self._traj_frontier = frontier
+        return frontier
 
     def set_placement_rooms(self, placement_ids, room_ids) -> int:
         """Give placements whose room is unknown a room (one transaction); a placement that already
@@ -542,7 +588,8 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore):
     def stats(self) -> dict:
         c = self._read
         out = {name: c(f"SELECT count(*) FROM {name}")[0][0]
-               for name in ("objects", "placements", "events", "sessions", "snapshots", "keyframes", "trajectory")}
+               for name in ("objects", "placements", "events", "sessions", "snapshots", "keyframes", "trajectory",
+                                                   "trajectory_summary")}
         out["observations"] = c("SELECT coalesce(sum(n_obs), 0) FROM placements")[0][0]
         out["keyframe_bytes"] = self.keyframe_bytes()
         page = c("PRAGMA page_size")[0][0]

@@ -7,7 +7,17 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 
 from robomem.memory.errors import InvalidObservationError
-from robomem.memory.records import ObjectRecord, Placement, StoredEvent, query_id, query_kinds, query_stamp, query_text
+from robomem.memory.records import (
+    ObjectRecord,
+    Placement,
+    StoredEvent,
+    query_id,
+    query_kinds,
+    query_stamp,
+    query_text,
+    sql_where,
+    stamp_range_terms,
+)
 from robomem.observations import EventKind
 
 _P_COLS = ("p.id, p.object_id, o.label, p.t_start, p.t_end, p.x, p.y, p.z, p.room_id, p.receptacle_id, "
@@ -114,30 +124,22 @@ class ObjectQueries:
     def events(self, object_id: Optional[int] = None, t0_ns: Optional[int] = None, t1_ns: Optional[int] = None,
                kinds: Optional[Iterable] = None) -> list[StoredEvent]:
         """Stored events (appeared / moved / disappeared), oldest first."""
-        where, params = [], []
-        if object_id is not None:
-            where.append("object_id = ?")
-            params.append(query_id(object_id, "events: object_id"))
-        if t0_ns is not None:
-            where.append("stamp_ns >= ?")
-            params.append(query_stamp(t0_ns, "events: t0_ns"))
-        if t1_ns is not None:
-            where.append("stamp_ns <= ?")
-            params.append(query_stamp(t1_ns, "events: t1_ns"))
-        if kinds is not None:
-            ks = query_kinds(kinds, "events: kinds")
-            where.append("kind IN (%s)" % ",".join("?" * len(ks)))
-            params += ks
+        where, params = sql_where(
+            None if object_id is None else ("object_id = ?", [query_id(object_id, "events: object_id")]),
+            *stamp_range_terms("stamp_ns", t0_ns, t1_ns, "events: t0_ns", "events: t1_ns"),
+            None if kinds is None else _in_term("kind", query_kinds(kinds, "events: kinds")))
         sql = ("SELECT id, kind, object_id, stamp_ns, x, y, z, px, py, pz, room_id, receptacle_id, "
-               "prev_receptacle_id, session_id FROM events")
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+               "prev_receptacle_id, session_id FROM events") + where
         out = []
         for r in self._read(sql + " ORDER BY stamp_ns, id", params):
             out.append(StoredEvent(r[0], EventKind(r[1]), r[2], r[3], np.array(r[4:7], dtype=np.float64),
                                    None if r[7] is None else np.array(r[7:10], dtype=np.float64), r[10], r[11], r[12],
                                    r[13]))
         return out
+
+
+def _in_term(column: str, values: list) -> tuple:
+    return f"{column} IN ({','.join('?' * len(values))})", values
 
 
 def _placement_list(rows: list) -> list[Placement]:

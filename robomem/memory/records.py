@@ -87,6 +87,22 @@ def query_text(v, what: str) -> str:
     return v
 
 
+def sql_where(*terms: Optional[tuple]) -> tuple[str, list]:
+    """``(" WHERE a AND b", params)`` from the filters a query applies: each term is ``(sql, params)``
+    or None (a filter the caller left out); ``("", [])`` when none applies."""
+    used = [t for t in terms if t is not None]
+    if not used:
+        return "", []
+    return " WHERE " + " AND ".join(t[0] for t in used), [p for t in used for p in t[1]]
+
+
+def stamp_range_terms(column: str, t0, t1, name0: str, name1: str) -> tuple:
+    """The optional ``column >= t0`` / ``column <= t1`` terms of :func:`sql_where` (a None bound is
+    left out; the others are checked with :func:`query_stamp`, errors naming ``name0``/``name1``)."""
+    return (None if t0 is None else (f"{column} >= ?", [query_stamp(t0, name0)]),
+            None if t1 is None else (f"{column} <= ?", [query_stamp(t1, name1)]))
+
+
 def query_kinds(kinds, what: str) -> list:
     """Event kinds for a query as their stored values, or :class:`InvalidQueryError`."""
     from robomem.observations import EventKind

@@ -20,7 +20,7 @@ from robomem.memory.errors import (
 
 APPLICATION_ID = 0x524D454D  # "RMEM"
 APPLICATION_MARKER = "robomem-memory-store"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Upper time bound written into the R*Tree for a placement that is still open (believed current).
 OPEN_T = 1.0e30
@@ -114,6 +114,24 @@ def _v2(c: sqlite3.Connection) -> None:
     )
 
 
+def _v3(c: sqlite3.Connection) -> None:
+    # Added after v2: summaries of old trajectory (per time bucket, room and position cell).
+    _script(c,
+        """
+        CREATE TABLE trajectory_summary(
+            id INTEGER PRIMARY KEY,
+            t0 INTEGER NOT NULL, t1 INTEGER NOT NULL,
+            room_id INTEGER,
+            cx INTEGER NOT NULL, cy INTEGER NOT NULL, cz INTEGER NOT NULL,
+            first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL, dwell_ns INTEGER NOT NULL,
+            x REAL NOT NULL, y REAL NOT NULL, z REAL NOT NULL,
+            n INTEGER NOT NULL);
+        CREATE INDEX trajectory_summary_time ON trajectory_summary(t0);
+        CREATE INDEX trajectory_summary_room ON trajectory_summary(room_id, t0);
+        """
+    )
+
+
 def _script(c: sqlite3.Connection, sql: str) -> None:
     # executescript() would COMMIT the migration transaction first; run statement by statement.
     for stmt in sql.split(";"):
@@ -122,7 +140,7 @@ def _script(c: sqlite3.Connection, sql: str) -> None:
 
 
 #: MIGRATIONS[v] upgrades a store from version v-1 to v. Append, never edit, a published step.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2, 3: _v3}
 
 
 def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:

@@ -36,6 +36,30 @@ def appearance_cost(a: tuple, b: tuple, color_scale: float = 0.05, value_scale: 
     return cost
 
 
+#: Scales of the assignment cost among look-alikes (see :meth:`AssociationMixin._pair_costs`):
+#: chromaticity is the one cue that tells near-identical instances apart (it does not change with
+#: shading), so it is weighed finely there; brightness and the box change with the view.
+FINE_SCALES = {"color_scale": 0.003, "value_scale": 1.0, "size_scale": 0.1}
+
+
+def identity_probabilities(cost: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise softmax of ``-cost / temperature`` (inf cost -> probability 0; an all-inf row
+    -> all 0): how likely each column (an old object) is to be the row (a sighting)."""
+    c = np.asarray(cost, dtype=np.float64)
+    finite = np.isfinite(c)
+    z = np.where(finite, -c / temperature, -np.inf)
+    m = np.max(np.where(finite, z, -1e300), axis=1, keepdims=True)
+    e = np.where(finite, np.exp(z - m), 0.0)
+    tot = e.sum(axis=1, keepdims=True)
+    return np.divide(e, tot, out=np.zeros_like(e), where=tot > 0)
+
+
+def _put_candidates(o: "TrackedObject", p: dict, session: int) -> None:
+    tot = sum(p.values())
+    o.identity_candidates = dict(sorted(((k, v / tot) for k, v in p.items()), key=lambda kv: -kv[1]))
+    o.identity_session = session
+
+
 def _obj_desc(o: "TrackedObject") -> tuple:
     return appearance_descriptor(o.mean_rgb, o.bbox_min, o.bbox_max)
 
@@ -126,13 +150,52 @@ class AssociationMixin:
                 if o.label == label and o.object_id not in exclude
                 and (self._is_missing(o) or o.last_session < self.session)]
 
-    def _hungarian(self, cost: np.ndarray) -> list:
-        """(row, col) pairs of a minimum-cost assignment with finite cost within the gate."""
+    def _hungarian(self, cost: np.ndarray, gate: np.ndarray = None) -> list:
+        """(row, col) pairs of a minimum-cost assignment with finite cost within the gate
+        (``gate``: the cost compared with ``max_appearance_cost``, default ``cost`` itself)."""
         big = 1e6
+        gate = cost if gate is None else gate
         c = np.where(np.isfinite(cost), cost, big)
         rows, cols = linear_sum_assignment(c)
         return [(int(r), int(k)) for r, k in zip(rows, cols)
-                if np.isfinite(cost[r, k]) and cost[r, k] <= self.max_appearance_cost]
+                if np.isfinite(cost[r, k]) and gate[r, k] <= self.max_appearance_cost]
+
+    def _pair_costs(self, descs_new: list, descs_old: list, allowed: np.ndarray) -> tuple:
+        """(fine, gate) cost matrices of new sightings (rows) against old objects (columns):
+        ``gate`` is :func:`appearance_cost` at its default scales (is it the same kind of thing at
+        all); ``fine`` weighs chromaticity finely (:data:`FINE_SCALES`) to tell look-alikes apart.
+        Pairs not ``allowed`` cost inf in both."""
+        fine = np.full(allowed.shape, np.inf)
+        gate = np.full(allowed.shape, np.inf)
+        for a, dn in enumerate(descs_new):
+            for b, do in enumerate(descs_old):
+                if allowed[a, b]:
+                    gate[a, b] = appearance_cost(dn, do)
+                    if gate[a, b] <= self.max_appearance_cost:
+                        fine[a, b] = appearance_cost(dn, do, **FINE_SCALES)
+        return fine, gate
+
+    def _set_identity(self, kept: TrackedObject, olds: list, probs: np.ndarray) -> None:
+        """Record on ``kept`` (the old object a sighting was assigned to) which old objects the
+        sighting could be: ``identity_candidates`` = {old id: probability} when the assignment is
+        not sure (the kept id's probability below ``sure_identity``). The confusion is mutual: each
+        other candidate gets the kept id as a candidate with the same probability (the two may
+        have been swapped). A sure assignment leaves candidates set earlier in this session."""
+        p = {olds[b].object_id: float(probs[b]) for b in np.flatnonzero(probs >= self.min_candidate_probability)}
+        if p.get(kept.object_id, 0.0) >= self.sure_identity or not p:
+            if kept.identity_session != self.session:
+                kept.identity_candidates = {}
+            return
+        p.setdefault(kept.object_id, float(probs[olds.index(kept)]))
+        _put_candidates(kept, p, self.session)
+        for oid, q in p.items():
+            x = self.objects.get(oid)
+            if x is None or x is kept:
+                continue
+            mine = dict(x.identity_candidates) if x.identity_session == self.session else {}
+            mine[kept.object_id] = q
+            mine[x.object_id] = max(0.0, 1.0 - sum(v for k, v in mine.items() if k != x.object_id))
+            _put_candidates(x, mine, self.session)
 
     def _assign_moves(self, segs: list, matched: set) -> dict:
         """Unmatched segment index -> missing old object it is (moved), by appearance."""
@@ -143,17 +206,14 @@ class AssociationMixin:
             olds = self._old_pool(label, matched)
             if not any(self._is_missing(o) for o in olds):
                 continue
-            cost = np.full((len(rows), len(olds)), np.inf)
-            odesc = [_obj_desc(o) for o in olds]
-            for a, i in enumerate(rows):
-                sd = _seg_desc(segs[i])
-                for b, o in enumerate(olds):
-                    if np.linalg.norm(o.centroid - segs[i].centroid) < self.move_min_distance:
-                        continue
-                    cost[a, b] = appearance_cost(sd, odesc[b])
-            for a, b in self._hungarian(cost):
+            allowed = np.array([[np.linalg.norm(o.centroid - segs[i].centroid) >= self.move_min_distance
+                                 for o in olds] for i in rows], dtype=bool).reshape(len(rows), len(olds))
+            fine, gate = self._pair_costs([_seg_desc(segs[i]) for i in rows], [_obj_desc(o) for o in olds], allowed)
+            probs = identity_probabilities(fine, self.identity_temperature)
+            for a, b in self._hungarian(fine, gate):
                 if self._is_missing(olds[b]):
                     out[rows[a]] = olds[b]
+                    self._pending_identity[olds[b].object_id] = (olds, probs[a])
         return out
 
     # -- change evidence --------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import numpy as np
 
 from robomem.frame import Frame
 from robomem.observations import EventKind, ObjectEvent
-from robomem.perception.association import _box_inside_share, _obj_desc, appearance_cost
+from robomem.perception.association import _obj_desc, identity_probabilities
 from robomem.perception.segments import UNLABELLED
 from robomem.perception.visibility import Visibility, check_visibility, frame_evidence_maps
 from robomem.pose import invert_pose
@@ -63,15 +63,14 @@ class ChangeEventsMixin:
         # fill most of ``o``'s box, or sit mostly inside it, have displaced it: a bag put where a
         # book lay. Two solid things do not share the space.
         newcomers = [self.objects[i] for i in matched if i in self.objects and self.objects[i].label != UNLABELLED]
+        # Decided for all candidates at once: the loop below changes only the candidate it is at
+        # (and deletes folded provisionals, which it then skips), never a newcomer.
+        displaced = _displaced(cand, newcomers)
         maps = None
-        for o, ok in zip(cand, near & in_fov):
+        for o, ok, disp in zip(cand, near & in_fov, displaced):
             if self.objects.get(o.object_id) is not o or o.state != PRESENT:
                 continue  # folded into an older object (moved) earlier in this loop
-            if o.label != UNLABELLED and any(
-                    n.placed_ns > o.last_seen_ns and n.label != o.label
-                    and max(_box_inside_share(o.bbox_min, o.bbox_max, n.bbox_min, n.bbox_max, 0.0),
-                            _box_inside_share(n.bbox_min, n.bbox_max, o.bbox_min, o.bbox_max, 0.0)) >= 0.5
-                    for n in newcomers):
+            if disp:
                 o.misses += 1
                 if o.misses >= self.misses_to_disappear:
                     o.state = DISAPPEARED
@@ -106,15 +105,13 @@ class ChangeEventsMixin:
         if not cands:
             return None
         olds = [o] + [x for x in self._old_pool(o.label, {y.object_id for y in cands}) if x is not o]
-        odesc = [_obj_desc(x) for x in olds]
-        cost = np.full((len(cands), len(olds)), np.inf)
-        for a, y in enumerate(cands):
-            yd = _obj_desc(y)
-            for b, x in enumerate(olds):
-                if y.first_session > x.last_session and y.first_seen_ns > x.last_seen_ns:
-                    cost[a, b] = appearance_cost(yd, odesc[b])
-        for a, b in self._hungarian(cost):
+        allowed = np.array([[y.first_session > x.last_session and y.first_seen_ns > x.last_seen_ns for x in olds]
+                            for y in cands], dtype=bool).reshape(len(cands), len(olds))
+        fine, gate = self._pair_costs([_obj_desc(y) for y in cands], [_obj_desc(x) for x in olds], allowed)
+        probs = identity_probabilities(fine, self.identity_temperature)
+        for a, b in self._hungarian(fine, gate):
             if b == 0:
+                self._pending_identity[o.object_id] = (olds, probs[a])
                 return cands[a]
         return None
 
@@ -139,6 +136,7 @@ class ChangeEventsMixin:
                      "color_votes", "placed_ns", "rgb_sum", "rgb_weight"):
             setattr(o, name, getattr(y, name))
         o.num_observations += y.num_observations
+        self._take_identity(o)
         o.misses = 0
         o.state = PRESENT
         del self.objects[y.object_id]
@@ -153,3 +151,24 @@ class ChangeEventsMixin:
         return ObjectEvent(kind=kind, object_id=o.object_id, label=o.label, stamp_ns=stamp,
                            position=o.centroid.copy(),
                            previous_position=None if previous is None else np.asarray(previous).copy())
+
+
+def _displaced(cand: list, newcomers: list) -> np.ndarray:
+    """Per candidate: a labelled candidate with a newcomer of another label, placed after the
+    candidate was last seen, that fills at least half of its box or sits at least half inside it
+    (``_box_inside_share`` both ways, vectorised over all pairs)."""
+    out = np.zeros(len(cand), dtype=bool)
+    if not cand or not newcomers:
+        return out
+    amin = np.array([o.bbox_min for o in cand], dtype=np.float64)
+    amax = np.array([o.bbox_max for o in cand], dtype=np.float64)
+    bmin = np.array([n.bbox_min for n in newcomers], dtype=np.float64)
+    bmax = np.array([n.bbox_max for n in newcomers], dtype=np.float64)
+    inter = np.clip(np.minimum(amax[:, None], bmax[None]) - np.maximum(amin[:, None], bmin[None]), 0, None).prod(axis=2)
+    share = np.maximum(inter / np.maximum((amax - amin).prod(axis=1), 1e-12)[:, None],
+                       inter / np.maximum((bmax - bmin).prod(axis=1), 1e-12)[None, :])
+    later = np.array([n.placed_ns for n in newcomers])[None, :] > np.array([o.last_seen_ns for o in cand])[:, None]
+    other = np.array([o.label for o in cand], dtype=object)[:, None] != np.array([n.label for n in newcomers],
+                                                                                  dtype=object)[None, :]
+    labelled = np.array([o.label != UNLABELLED for o in cand])
+    return labelled & (later & other & (share >= 0.5)).any(axis=1)

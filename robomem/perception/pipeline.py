@@ -14,7 +14,8 @@ from robomem.perception.tracker import DISAPPEARED, ObjectTracker, StaleFrameErr
 from robomem.scenegraph.graph import SceneGraph, node_id
 from robomem.scenegraph.places import add_places, extract_places, link_objects_to_places
 from robomem.scenegraph.relations import update_object_relations
-from robomem.scenegraph.rooms import add_rooms, merge_same_type_rooms, segment_rooms, update_room_types
+from robomem.scenegraph.rooms import (add_rooms, fill_room_notches, merge_same_type_rooms, segment_rooms,
+                                      update_room_types)
 
 
 @dataclass
@@ -40,13 +41,16 @@ class PerceptionPipeline:
     ``room_band`` (z range in metres of the octree slice used for rooms and places: above most
     furniture, below door tops), ``room_settings`` / ``place_settings`` (kwargs of
     :func:`segment_rooms` / :func:`extract_places`), ``integrate_depth`` (insert each frame's depth
-    into ``octree``; False when another owner, e.g. the memory stack's map, already does).
+    into ``octree``; False when another owner, e.g. the memory stack's map, already does),
+    ``notch_radius`` (metres; rooms take the occupied/unknown cells in their notches, see
+    :func:`~robomem.scenegraph.rooms.fill_room_notches`; 0 = off).
     """
 
     def __init__(self, octree=None, *, segment_settings: Optional[dict] = None,
                  tracker_settings: Optional[dict] = None, structure_every: int = 50,
                  room_band: tuple[float, float] = (1.4, 1.9), room_settings: Optional[dict] = None,
-                 place_settings: Optional[dict] = None, floor_z: float = 0.0, integrate_depth: bool = True) -> None:
+                 place_settings: Optional[dict] = None, floor_z: float = 0.0, integrate_depth: bool = True,
+                 notch_radius: float = 1.0) -> None:
         self.octree = octree
         self.integrate_depth = bool(integrate_depth)  # False: the octree is filled by its owner (the stack's map)
         self.segment_settings = {"missing_labels": "skip", **(segment_settings or {})}
@@ -57,6 +61,7 @@ class PerceptionPipeline:
         self.room_settings = dict(room_settings or {})
         self.place_settings = dict(place_settings or {})
         self.floor_z = floor_z
+        self.notch_radius = float(notch_radius)   # rooms.fill_room_notches after segmentation (0 = off)
         self.frames_processed = 0
         #: number of room/place (re)segmentations so far (a consumer can tell when rooms changed)
         self.structure_version = 0
@@ -107,6 +112,9 @@ class PerceptionPipeline:
         for alias in list(upd.merged) + list(self.tracker.aliases):
             g.remove_node(node_id("object", alias))
         touched = {o.object_id for o, _ in upd.matches} | {e.object_id for e in upd.events}
+        # Look-alikes whose identity became unsure this session (set when another one moved).
+        touched |= {oid for oid, o in self.tracker.objects.items()
+                    if o.identity_session == self.tracker.session and o.identity_candidates}
         for oid in touched:
             o = self.tracker.objects.get(oid)
             if o is not None:
@@ -128,6 +136,7 @@ class PerceptionPipeline:
         if objs:
             seg = merge_same_type_rooms(seg, np.array([a["position"][:2] for a in objs]),
                                         [a["label"] for a in objs])
+        seg = fill_room_notches(seg, grid, self.notch_radius)
         add_rooms(g, seg, floor_z=self.floor_z)
         update_object_relations(g, points=self._points())
         update_room_types(g)
@@ -151,7 +160,8 @@ class PerceptionPipeline:
                         "segment_bbox_min": np.min([s.bbox_min for s in segs], axis=0),
                         "segment_bbox_max": np.max([s.bbox_max for s in segs], axis=0),
                         "obb_yaw": big.obb_yaw, "obb_extent": big.obb_extent.copy(),
-                        "obb_center": big.obb_center.copy(), "num_segments": len(segs)})
+                        "obb_center": big.obb_center.copy(), "num_segments": len(segs),
+                        "identity_candidates": [[int(k), float(v)] for k, v in o.identity_candidates.items()]})
 
     def _annotate(self, e: ObjectEvent) -> ObjectEvent:
         a = self.scene_graph.get_object(e.object_id) or {}
@@ -169,4 +179,5 @@ def write_object_node(graph: SceneGraph, o: TrackedObject) -> None:
     graph.add_node("object", o.object_id, label=o.label, position=o.centroid, bbox_min=o.bbox_min,
                    bbox_max=o.bbox_max, color=o.color, state="disappeared" if o.state == DISAPPEARED else "present",
                    first_seen_ns=o.first_seen_ns, last_seen_ns=o.last_seen_ns,
-                   num_observations=o.num_observations, **extra)
+                   num_observations=o.num_observations,
+                   identity_candidates=[[int(k), float(v)] for k, v in o.identity_candidates.items()], **extra)

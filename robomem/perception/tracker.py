@@ -34,6 +34,7 @@ from typing import Optional
 
 import numpy as np
 
+from robomem.errors import InvalidInputError
 from robomem.frame import Frame
 from robomem.observations import EventKind, ObjectEvent
 from robomem.perception.segments import STRUCTURAL_CATEGORIES, UNLABELLED, Segment
@@ -65,7 +66,22 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
         evidence_window: int = 1,
         misses_to_fold: int = 1,
         max_appearance_cost: float = 5.0,
+        identity_temperature: float = 1.0,
+        sure_identity: float = 0.9,
+        min_candidate_probability: float = 0.05,
     ) -> None:
+        if not 0.0 < sure_identity <= 1.0:
+            raise InvalidInputError(f"sure_identity must be in (0, 1], got {sure_identity}")
+        if not 0.0 <= min_candidate_probability < 1.0:
+            raise InvalidInputError(f"min_candidate_probability must be in [0, 1), got {min_candidate_probability}")
+        if not identity_temperature > 0:
+            raise InvalidInputError(f"identity_temperature must be positive, got {identity_temperature}")
+        self.identity_temperature = float(identity_temperature)
+        self.sure_identity = float(sure_identity)
+        self.min_candidate_probability = float(min_candidate_probability)
+        # Old object id -> (candidate old objects, probabilities) of the assignment that just made
+        # it move; taken by the move/fold that follows (see ``_take_identity``).
+        self._pending_identity: dict = {}
         self.max_appearance_cost = float(max_appearance_cost)
         self.misses_to_fold = int(misses_to_fold)
         self.evidence_window = int(evidence_window)
@@ -96,6 +112,39 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
             seen.add(object_id)
             object_id = self.aliases[object_id]
         return object_id
+
+    def identity_candidates(self, object_id: int) -> dict[int, float]:
+        """Which old objects the thing now tracked under ``object_id`` could be, when re-identifying
+        it among look-alikes was not sure: {old object id: probability} (most probable first; the
+        kept id is among them), or {} when sure (or unknown id)."""
+        o = self.objects.get(self.resolve(int(object_id)))
+        return dict(o.identity_candidates) if o is not None else {}
+
+    def where_candidates(self, object_id: int) -> list[tuple[int, float]]:
+        """Where object ``object_id`` may be, as (id whose current place may hold it, probability):
+        first the object's own place (the tracker's answer, what the scene graph stores under the
+        id), then, when a look-alike re-identification was not sure, the places of the look-alikes
+        it may have been confused with, most probable first; ``[(object_id, 1.0)]`` when sure, []
+        for an unknown id."""
+        oid = self.resolve(int(object_id))
+        o = self.objects.get(oid)
+        if o is None:
+            return []
+        p = {oid: o.identity_candidates.get(oid, 1.0) if o.identity_candidates else 1.0}
+        for x in self.objects.values():
+            if x is not o and oid in x.identity_candidates:
+                p[x.object_id] = p.get(x.object_id, 0.0) + x.identity_candidates[oid]
+        tot = sum(p.values())
+        out = [(k, v / tot) for k, v in p.items()]
+        return sorted(out, key=lambda kv: (kv[0] != oid, -kv[1]))
+
+    def _take_identity(self, o: TrackedObject) -> None:
+        pend = self._pending_identity.pop(o.object_id, None)
+        if pend is None:
+            if o.identity_session != self.session:
+                o.identity_candidates = {}
+        else:
+            self._set_identity(o, *pend)
 
     def new_session(self) -> None:
         """Mark the start of a new session (e.g. a new day). Sessions also start automatically
@@ -144,6 +193,7 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
             if obj is not None:
                 prev = obj.centroid.copy()
                 self._reset_geometry(obj, seg, stamp)
+                self._take_identity(obj)
                 events.append(self._event(EventKind.MOVED, obj, stamp, previous=prev))
             else:
                 obj = self._new_object(seg, stamp)
@@ -177,6 +227,7 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
             other = (frame.instance_ids == 0) | np.isin(frame.instance_ids, np.array(other_ids, dtype=np.uint32))
         events.extend(self._miss_evidence(frame, matched_objs, stamp, other))
         events.extend(self._retry_folds(stamp))
+        self._pending_identity.clear()
         return TrackerUpdate(matches, events, merged)
 
     def _merge_duplicates(self, touched: set) -> dict[int, int]:

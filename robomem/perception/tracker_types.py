@@ -40,6 +40,10 @@ class TrackedObject:
     placed_ns: int = 0            # when it was first seen at its current place (appeared / moved)
     rgb_sum: np.ndarray = field(default_factory=lambda: np.zeros(3))  # pixel-weighted sum of segment mean RGB
     rgb_weight: float = 0.0
+    #: {old object id: probability} when re-identifying this object among look-alikes was not
+    #: sure ("unsure which one"); {} when sure. See ``ObjectTracker.identity_candidates``.
+    identity_candidates: dict = field(default_factory=dict)
+    identity_session: int = -1    # session in which identity_candidates were set
 
     @property
     def mean_rgb(self) -> Optional[np.ndarray]:

@@ -37,6 +37,18 @@ _WHICH_ROOM = re.compile(r"^\s*(?:which|what)\s+room\s+(?:is|are)\s+(?:the\s+|my
                          re.IGNORECASE)
 
 
+#: Words the patterns can capture that name no thing ("where is the?", "where is it?").
+_NOT_A_THING = frozenset({"the", "my", "a", "an", "it", "this", "that", "there", "here", "he", "she", "they", "them",
+                          "what", "which", "who", "everything", "something", "anything"})
+
+
+def _label(text: str, question: Any) -> str:
+    label = text.strip().replace(" ", "_").replace("-", "_").lower()
+    if label.strip("_") in _NOT_A_THING:
+        raise UnsupportedQuestionError(f"cannot tell what the question asks about: {question!r}")
+    return label
+
+
 def parse_question(question: Any) -> tuple[str, str]:
     """``(kind, label)``: kind "where_now" ("where is the X?") or "which_room" ("which room is the
     X in?"); a dict/object may give ``kind`` and ``label``. Anything else raises
@@ -44,7 +56,7 @@ def parse_question(question: Any) -> tuple[str, str]:
     if isinstance(question, str):
         m = _WHICH_ROOM.match(question)
         if m:
-            return "which_room", m.group(1).strip().replace(" ", "_").replace("-", "_").lower()
+            return "which_room", _label(m.group(1), question)
         return "where_now", parse_where_question(question)
     kind = (question.get("kind") if isinstance(question, Mapping) else getattr(question, "kind", None)) or "where_now"
     if kind not in ("where_now", "which_room"):
@@ -61,7 +73,7 @@ def parse_where_question(question: Any) -> str:
         m = _WHERE.match(question)
         if not m:
             raise UnsupportedQuestionError(f"not a 'where is X?' question: {question!r}")
-        label = m.group(1).strip().replace(" ", "_").replace("-", "_").lower()
+        label = _label(m.group(1), question)
     else:
         label = getattr(question, "label", None) or getattr(question, "target", None)
     if not isinstance(label, str) or not label.strip():

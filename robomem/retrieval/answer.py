@@ -52,10 +52,14 @@ class Evidence:
     source: str = "long-term"
 
     def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["position"] = None if self.position is None else [float(x) for x in self.position]
-        d["keyframe_ids"] = [int(k) for k in self.keyframe_ids]
-        return d
+        # field by field (dataclasses.asdict deep-copies recursively: ~0.1 ms per item, a third of
+        # a where-answer's cost); the order is the field order, as asdict wrote it
+        return {"object_id": self.object_id, "label": self.label,
+                "position": None if self.position is None else [float(x) for x in self.position],
+                "room_id": self.room_id, "receptacle_id": self.receptacle_id, "first_seen_ns": self.first_seen_ns,
+                "last_seen_ns": self.last_seen_ns, "last_missed_ns": self.last_missed_ns, "since_ns": self.since_ns,
+                "p_still_there": self.p_still_there, "keyframe_ids": [int(k) for k in self.keyframe_ids],
+                "source": self.source}
 
     @classmethod
     def from_dict(cls, d: Any) -> "Evidence":

@@ -79,7 +79,36 @@ class BeliefModel:
         """Forget the per-label rates (and the pooled prior unless ``keep_prior``)."""
         if not keep_prior:
             self._global: Optional[Hazard] = None
+            self._pooled: Optional[dict] = None      # object id -> (moves, exposure s), whole store
+            self._totals = [0.0, 0.0]
         self._by_label: dict[str, tuple[Hazard, dict]] = {}
+
+    def changed(self, object_ids) -> None:
+        """The store changed: forget the per-label rates (one indexed query each when next
+        needed) and fold the objects ``object_ids`` (those with new placements or events) into the
+        pooled prior incrementally, instead of rescanning every placement."""
+        with self._lock:
+            self._by_label = {}
+            if self._pooled is None or not object_ids:
+                return
+            ids = sorted(int(i) for i in object_ids)
+            for k in range(0, len(ids), 500):
+                chunk = ids[k:k + 500]
+                fresh = self._per_object(f"WHERE p.object_id IN ({','.join('?' * len(chunk))})", tuple(chunk))
+                for oid in chunk:
+                    m0, e0 = self._pooled.get(oid, (0.0, 0.0))
+                    m1, e1 = fresh.get(oid, (0.0, 0.0))
+                    self._totals[0] += m1 - m0
+                    self._totals[1] += e1 - e0
+                    if oid in fresh:
+                        self._pooled[oid] = fresh[oid]
+                    else:
+                        self._pooled.pop(oid, None)
+            self._global = self._prior(*self._totals)
+
+    def _prior(self, moves: float, exposure_s: float) -> Hazard:
+        lam0 = (max(moves, 0.0) + 1.0) / (max(exposure_s, 0.0) + DAY_S)
+        return Hazard(self.prior_moves, self.prior_moves / lam0)
 
     def _per_object(self, where: str, params: tuple) -> dict:
         """object id -> (moves, exposure seconds) for the placements selected by ``where``."""
@@ -91,11 +120,9 @@ class BeliefModel:
     def global_hazard(self) -> Hazard:
         with self._lock:
             if self._global is None:
-                per = self._per_object("", ())
-                m = sum(v[0] for v in per.values())
-                e = sum(v[1] for v in per.values())
-                lam0 = (m + 1.0) / (e + DAY_S)
-                self._global = Hazard(self.prior_moves, self.prior_moves / lam0)
+                self._pooled = self._per_object("", ())
+                self._totals = [sum(v[0] for v in self._pooled.values()), sum(v[1] for v in self._pooled.values())]
+                self._global = self._prior(*self._totals)
             return self._global
 
     def _label(self, label: str) -> tuple[Hazard, dict]:
@@ -117,6 +144,25 @@ class BeliefModel:
         h, per = self._label(label)
         m, e = per.get(int(object_id), (0.0, 0.0))
         return h.updated(m, e, weight=self.object_prior_moves)
+
+    def p_still_there_many(self, items, now_ns: int) -> list[float]:
+        """:meth:`p_still_there` for many ``(object_id, label, last_seen_ns, last_missed_ns)`` at
+        once (the same numbers, without a Hazard object per item)."""
+        out, rates = [], {}
+        w = self.object_prior_moves
+        for oid, label, seen, missed in items:
+            if missed is not None and missed >= seen:
+                out.append(self.p_after_miss)
+                continue
+            hit = rates.get(label)
+            if hit is None:
+                hit = rates[label] = self._label(label)
+            h, per = hit
+            m, e = per.get(int(oid), (0.0, 0.0))
+            a, b = w + m, h.b * w / h.a + e
+            dt = max(0.0, (now_ns - seen) / NS)
+            out.append(float(math.exp(-a * math.log1p(dt / b))))
+        return out
 
     def p_still_there(self, object_id: int, label: str, last_seen_ns: int, now_ns: int,
                       last_missed_ns: Optional[int] = None) -> float:

@@ -177,29 +177,28 @@ class _Ctx:
         missed = self.v.last_missed(ids, before_ns=t)
         # a current placement is the object's latest: its end is the last sighting
         seen = {} if all(p.current or p.placement_id < 0 for p in ps) else self.v.last_seen(ids)
-        out = []
+        rows = []
         for p in ps:
             label, _, first = info.get(p.object_id, (p.label, {}, p.t_start_ns))
             m = missed.get(p.object_id)
+            rows.append((p, label, first, m))
+        probs = self.v.belief.p_still_there_many(
+            [(p.object_id, label, p.t_end_ns, m if (m is not None and m >= p.t_start_ns) else None)
+             for p, label, _, m in rows if p.t_end_ns < t], t)
+        args, k = [], 0
+        for p, label, first, m in rows:
             if p.t_end_ns >= t:
                 prob = 1.0
             else:
-                prob = self.v.belief.p_still_there(p.object_id, label, p.t_end_ns, t,
-                                                   m if (m is not None and m >= p.t_start_ns) else None)
-            out.append(Evidence(p.object_id, label, tuple(float(c) for c in p.position), p.room_id, p.receptacle_id,
-                                first, max(seen.get(p.object_id) or p.t_end_ns, p.t_end_ns), m, p.t_start_ns,
-                                round(prob, 4), (), "short-term" if p.placement_id < 0 else "long-term"))
-        order = sorted(range(len(out)), key=lambda i: (-out[i].p_still_there, -(out[i].last_seen_ns or 0)))
-        out = [out[i] for i in order]
-        for i in range(min(MAX_EVIDENCE_KEYFRAMES, len(out))):
-            kf = tuple(k.keyframe_id for k in self.stack.long_term.keyframes(object_id=out[i].object_id)[:3])
-            out[i] = _replace(out[i], keyframe_ids=kf)
-        return out
-
-
-def _replace(e: Evidence, **kw) -> Evidence:
-    import dataclasses
-    return dataclasses.replace(e, **kw)
+                prob, k = probs[k], k + 1
+            x, y, z = p.position.tolist()
+            args.append([p.object_id, label, (x, y, z), p.room_id, p.receptacle_id,
+                         first, max(seen.get(p.object_id) or p.t_end_ns, p.t_end_ns), m, p.t_start_ns,
+                         round(prob, 4), (), "short-term" if p.placement_id < 0 else "long-term"])
+        args.sort(key=lambda a: (-a[9], -(a[6] or 0)))       # most likely first, then most recently seen
+        for a in args[:MAX_EVIDENCE_KEYFRAMES]:
+            a[10] = tuple(kf.keyframe_id for kf in self.stack.long_term.keyframes(object_id=a[0])[:3])
+        return [Evidence(*a) for a in args]
 
 
 def _volume(attrs: dict) -> Optional[float]:
@@ -337,10 +336,8 @@ def _changes(ctx: _Ctx, q: Changes) -> Answer:
         b_in, a_in = b is not None and pred(b), a is not None and pred(a)
         if not (b_in or a_in) or (b is not None and a is not None and b.placement_id == a.placement_id):
             continue
-        if b is not None and a is not None and (
-                (a.receptacle_id is not None and a.receptacle_id == b.receptacle_id)
-                or (a.receptacle_id is None and float(np.linalg.norm(a.position - b.position)) < 0.25)):
-            continue     # still on the same receptacle (or within the move tolerance): not a change of place
+        if b is not None and a is not None and _same_place(a, b):
+            continue     # still on the same surface (or within the move tolerance): not a change of place
         kind = "moved" if (b is not None and a is not None) else ("appeared" if a is not None else "disappeared")
         changes.append({"object_id": oid, "label": (a or b).label, "kind": kind,
                         "before": None if b is None else _pl_dict(ctx, b), "after": None if a is None else _pl_dict(ctx, a)})
@@ -348,6 +345,19 @@ def _changes(ctx: _Ctx, q: Changes) -> Answer:
     text = text[0].upper() + text[1:]
     ev = ctx.evidence([after.get(c["object_id"]) or before[c["object_id"]] for c in changes], t1)
     return Answer("changes", changes, text, 0.9 if changes else 0.8, tuple(ev), q)
+
+
+#: Two placements on one receptacle whose heights differ by more than this are on different surfaces
+#: (shelves of a shelf unit, a table top and the floor under it): a change of place.
+SURFACE_DZ_M = 0.15
+
+
+def _same_place(a: Placement, b: Placement) -> bool:
+    """Same receptacle and the same surface of it (height within :data:`SURFACE_DZ_M`), or, off
+    receptacles, within the store's move tolerance (0.25 m)."""
+    if a.receptacle_id is not None and a.receptacle_id == b.receptacle_id:
+        return abs(float(a.position[2]) - float(b.position[2])) <= SURFACE_DZ_M
+    return a.receptacle_id is None and float(np.linalg.norm(a.position - b.position)) < 0.25
 
 
 def _pl_dict(ctx: _Ctx, p: Placement) -> dict:

@@ -29,8 +29,7 @@ def _last_visit(ctx, q: LastVisit) -> Answer:
     if not visits:
         return dont_know(q, f"I have no record of being in the {q.room}")
     v = max(visits, key=lambda v: v.t_enter_ns)
-    end = v.t_exit_ns if v.t_exit_ns is not None else v.last_pose_ns
-    dur = (end - v.t_enter_ns) / NS
+    dur = v.stay_ns / NS  # time actually in the room (summarised old visits: their dwell, not their span)
     name = ctx.v.room_name(v.room_id) or str(q.room)
     value = {"room_id": v.room_id, "room": name, "t_enter_ns": v.t_enter_ns, "t_exit_ns": v.t_exit_ns,
              "duration_s": round(dur, 3)}

@@ -61,27 +61,71 @@ class StoreView:
         self._key = None
         self._lock = threading.Lock()
         self._cache: dict = {}
+        self._mark: Optional[tuple] = None
         self._slow_at = time.monotonic()
 
     # ------------------------------------------------------------------ caching
-    #: Derived data that needs a full scan (the belief's pooled prior, room boxes, the rooms of the
-    #: newest snapshot) is refreshed at most this often (wall-clock seconds) while another process
-    #: keeps writing; everything else is recomputed after every change.
-    SLOW_REFRESH_S = 30.0
+    #: A full rebuild of the derived data (the belief's pooled prior, labels, room boxes, the rooms
+    #: of the newest snapshot) happens at most this often (wall-clock seconds) while another
+    #: process keeps writing. In between, a change is folded in incrementally from the rows added
+    #: since the last look (placement and event ids only grow): new labels, grown room boxes, the
+    #: moves and stays of the objects those rows touch. What only a rebuild picks up: relabelled
+    #: objects, placements deleted by forgetting, and the longer stays of objects that were only
+    #: re-seen in place (their exposure, in the pooled prior only; per-label rates are exact).
+    SLOW_REFRESH_S = 300.0
+
+    def _marks(self) -> tuple:
+        """(newest placement id, newest event id, newest snapshot id): O(log n) each."""
+        return tuple(self.read(
+            "SELECT (SELECT coalesce(max(id), 0) FROM placements), (SELECT coalesce(max(id), 0) FROM events), "
+            "(SELECT coalesce(max(id), 0) FROM snapshots)")[0])
 
     def refresh(self) -> None:
         c = self.lt.connection
         key = (c.execute("PRAGMA data_version").fetchone()[0], c.total_changes)
         with self._lock:
-            if key != self._key:
-                self._key = key
-                now = time.monotonic()
-                slow_ok = now - self._slow_at < self.SLOW_REFRESH_S
-                keep = {k: v for k, v in self._cache.items() if k in ("room_boxes", "rooms")} if slow_ok else {}
-                self._cache = keep
-                self.belief.reset(keep_prior=slow_ok)
-                if not slow_ok:
-                    self._slow_at = now
+            if key == self._key:
+                return
+            self._key = key
+            marks = self._marks()
+            now = time.monotonic()
+            old, prev = self._cache, self._mark
+            self._mark = marks
+            if (prev is None or now - self._slow_at >= self.SLOW_REFRESH_S
+                    or any(m < p for m, p in zip(marks, prev))):         # rows deleted: rebuild
+                self._cache = {}
+                self.belief.reset()
+                self._slow_at = now
+                return
+            self._cache = {k: old[k] for k in ("rooms",) if k in old and marks[2] == prev[2]}
+            touched = set()
+            if marks[0] > prev[0] or marks[1] > prev[1]:
+                touched = {r[0] for r in self.read(
+                    "SELECT object_id FROM placements WHERE id > ? UNION SELECT object_id FROM events WHERE id > ?",
+                    (prev[0], prev[1]))}
+            if "labels" in old:
+                labels = old["labels"]
+                if touched:
+                    labels = dict(labels)
+                    for chunk in _chunks(sorted(touched)):
+                        for lab, in self.read(f"SELECT DISTINCT label FROM objects WHERE id IN "
+                                              f"({','.join('?' * len(chunk))})", chunk):
+                            labels.setdefault(_label_key(lab), lab)
+                self._cache["labels"] = labels
+            if "room_boxes" in old:
+                boxes = dict(old["room_boxes"])
+                if marks[0] > prev[0]:
+                    for rid, *b in self.read(
+                            "SELECT room_id, min(x), min(y), min(z), max(x), max(y), max(z) FROM placements "
+                            "WHERE id > ? AND room_id IS NOT NULL GROUP BY room_id", (prev[0],)):
+                        lo, hi = np.array(b[:3]), np.array(b[3:])
+                        if rid in boxes:
+                            lo, hi = np.minimum(lo, boxes[rid][0]), np.maximum(hi, boxes[rid][1])
+                        boxes[rid] = (lo, hi)
+                self._cache["room_boxes"] = boxes
+            if old.get("has_rooms") == [True]:
+                self._cache["has_rooms"] = [True]
+            self.belief.changed(touched)
 
     def _cached(self, name: str, fn):
         v = self._cache.get(name)
@@ -99,18 +143,22 @@ class StoreView:
             t = self.lt.latest_stamp_ns
             return -1 if t is None else int(t)
         t = self._cached("now", compute)
-        stm = [o.stamp_ns for o in self.stack.short_term.items()[-1:]]
+        stm = [o.stamp_ns for o in self.stack.short_term.items()[-1:]] if len(self.stack.short_term) else []
         best = max([t] + stm)
         return None if best < 0 else best
 
     def labels(self) -> dict:
         """label_key -> stored label (long- and short-term)."""
-        out = dict(self._cached("labels", lambda: {label_key(r[0]): r[0] for r in
-                                                   self.read("SELECT DISTINCT label FROM objects")}))
-        for item in self.stack.short_term.items():
-            lab = getattr(item, "label", None)
-            if lab:
-                out.setdefault(label_key(lab), lab)
+        out = self._cached("labels", lambda: {_label_key(r[0]): r[0] for r in
+                                              self.read("SELECT DISTINCT label FROM objects")})
+        if len(self.stack.short_term):
+            extra = {}
+            for item in self.stack.short_term.items():
+                lab = getattr(item, "label", None)
+                if lab and _label_key(lab) not in out:
+                    extra.setdefault(_label_key(lab), lab)
+            if extra:
+                out = {**out, **extra}
         return out
 
     def rooms(self) -> dict:
@@ -165,8 +213,19 @@ class StoreView:
 
     def ids_in_box(self, box, t0_ns: int, t1_ns: int) -> list[int]:
         """Objects with a placement inside ``box`` whose interval overlaps [t0, t1] (R*Tree)."""
-        lo, hi = box
-        return sorted({p.object_id for p in self.lt.objects_in_box(lo, hi, t0_ns, t1_ns)})
+        lo, hi = (np.asarray(v, dtype=np.float64) for v in box)
+        r0, r1 = self.lt.rtree_time(t0_ns), self.lt.rtree_time(t1_ns)
+        if r0 is None or t1_ns < t0_ns:
+            return []
+        # the conditions of LongTermMemory.objects_in_box, object ids only (no Placement per row)
+        where, params = ["r.t0 <= ?", "r.t1 >= ?", "p.t_start <= ?", "(p.closed = 0 OR p.t_end >= ?)"], [
+            r1, r0, int(t1_ns), int(t0_ns)]
+        for k, ax in enumerate("xyz"):
+            where += [f"r.{ax}1 >= ?", f"r.{ax}0 <= ?", f"p.{ax} BETWEEN ? AND ?"]
+            params += [float(lo[k]), float(hi[k]), float(lo[k]), float(hi[k])]
+        return [r[0] for r in self.read("SELECT DISTINCT p.object_id FROM placement_rtree r JOIN placements p "
+                                        "ON p.id = r.id WHERE " + " AND ".join(where) + " ORDER BY p.object_id",
+                                        params)]
 
     def sessions(self) -> list[dict]:
         return self._cached("sessions", self.lt.sessions)
@@ -267,6 +326,19 @@ class StoreView:
             return []
         now = self.at(None, t_ns, ids)
         return [p for p in now if float(np.linalg.norm(p.position - c)) <= radius_m]
+
+
+_KEYS: dict = {}
+
+
+def _label_key(label: str) -> str:
+    """label_key, memoised (a store's label set is rebuilt from thousands of labels)."""
+    k = _KEYS.get(label)
+    if k is None:
+        if len(_KEYS) > 100_000:
+            _KEYS.clear()
+        k = _KEYS[label] = label_key(label)
+    return k
 
 
 def _chunks(ids, n: int = 500):

@@ -50,7 +50,15 @@ ROOM_TYPE_VOTES: dict[str, tuple[str, float]] = {
     "cereal_box": ("kitchen", 0.3), "milk": ("kitchen", 0.3), "cheese": ("kitchen", 0.3),
     "fork": ("kitchen", 0.2), "knife": ("kitchen", 0.2), "spoon": ("kitchen", 0.2),
     "shirt": ("bedroom", 0.3), "jeans": ("bedroom", 0.3), "sock": ("bedroom", 0.3),
+    "laundry_basket": ("laundry", 1.0),
 }
+
+#: Room types nearly every home has, largest first: :func:`update_room_types` gives a core type no
+#: room was typed as to a room whose contents vote for nothing (the largest such room to the
+#: largest missing type) -- an empty kitchen is still the kitchen.
+CORE_ROOM_TYPES = ("living_room", "kitchen", "bedroom", "bathroom")
+#: Confidence given to a room type that comes from that prior and not from contents.
+PRIOR_TYPE_CONFIDENCE = 0.2
 
 
 def infer_room_type(labels: Iterable[str], votes: Optional[dict] = None) -> tuple[str, float]:
@@ -382,11 +390,60 @@ def add_rooms(graph: SceneGraph, seg: RoomSegmentation, *, floor_z: float = 0.0)
     graph.node(node_id("building", 0))["position"] = np.asarray(bpos, dtype=np.float64)
 
 
-def update_room_types(graph: SceneGraph, votes: Optional[dict] = None) -> None:
-    """Set each room's ``room_type``/``room_type_confidence`` from the objects ``in_room`` it."""
+def update_room_types(graph: SceneGraph, votes: Optional[dict] = None,
+                      core_types: Iterable[str] = CORE_ROOM_TYPES, min_prior_area: float = 4.0) -> None:
+    """Set each room's ``room_type``/``room_type_confidence`` from the objects ``in_room`` it, and
+    ``room_type_source`` (``"contents"``, ``"prior"`` or ``"none"``). Then each of ``core_types``
+    (largest first) that no room got goes to the largest remaining untyped room of at least
+    ``min_prior_area`` m², with confidence :data:`PRIOR_TYPE_CONFIDENCE` (pass ``core_types=()``
+    to keep such rooms ``"unknown"``)."""
     for rid, a in graph.nodes("room"):
         labels = [graph.node(o)["label"] for o in graph.predecessors(rid, "in_room")]
         a["room_type"], a["room_type_confidence"] = infer_room_type(labels, votes)
+        a["room_type_source"] = "none" if a["room_type"] == "unknown" else "contents"
+    rooms = [a for _, a in graph.nodes("room")]
+    present = {a["room_type"] for a in rooms}
+    missing = [t for t in core_types if t not in present]
+    untyped = sorted((a for a in rooms if a["room_type"] == "unknown" and a.get("area", 0.0) >= min_prior_area),
+                     key=lambda a: (-a.get("area", 0.0), a["id"]))
+    for t, a in zip(missing, untyped):
+        a["room_type"], a["room_type_confidence"], a["room_type_source"] = t, PRIOR_TYPE_CONFIDENCE, "prior"
+
+
+def fill_room_notches(seg: RoomSegmentation, grid, radius: float = 1.0) -> RoomSegmentation:
+    """Give each room the unlabelled, non-free cells (tall furniture, floor hidden behind it) in
+    its notches: the morphological closing of the room by a disk of ``radius`` metres, limited to
+    cells no room holds and the grid does not call free. A wardrobe or a fridge against a wall
+    stands inside the room, though the map slice sees it as occupied. Run it after any merging
+    (filled cells make rooms touch along walls near doors)."""
+    if radius <= 0:
+        return seg
+    data = np.asarray(grid.data)
+    if data.shape != seg.labels.shape:
+        raise InvalidInputError(f"grid shape {data.shape} does not match the segmentation {seg.labels.shape}")
+    res = seg.resolution
+    k = int(np.ceil(radius / res)) + 1
+    out = seg.labels.copy()
+    H, W = out.shape
+    for lab in sorted(seg.areas):
+        rr, cc = np.nonzero(seg.labels == lab)
+        if len(rr) == 0:
+            continue
+        r0, r1, c0, c1 = max(rr.min() - k, 0), min(rr.max() + k + 1, H), max(cc.min() - k, 0), min(cc.max() + k + 1, W)
+        m = np.pad(seg.labels[r0:r1, c0:c1] == lab, k)
+        dil = ndimage.distance_transform_edt(~m) * res <= radius
+        closed = (ndimage.distance_transform_edt(dil) * res > radius)[k:-k, k:-k]
+        sub = out[r0:r1, c0:c1]
+        sub[closed & (sub == 0) & (data[r0:r1, c0:c1] != 0)] = lab
+    if np.array_equal(out, seg.labels):
+        return seg
+    idx = np.array(sorted(seg.areas))
+    counts = ndimage.sum_labels(np.ones_like(out), out, idx)
+    rc = np.array(ndimage.center_of_mass(np.ones_like(out), out, idx)).reshape(-1, 2)
+    ox, oy = seg.origin
+    areas = {int(i): float(n * res * res) for i, n in zip(idx, counts)}
+    cents = {int(i): (ox + (c + 0.5) * res, oy + (r + 0.5) * res) for i, (r, c) in zip(idx, rc)}
+    return RoomSegmentation(out, res, seg.origin, areas, cents, seg.virtual)
 
 
 def _walled_pairs(labels: np.ndarray, virtual: Optional[np.ndarray]) -> dict:

@@ -24,6 +24,13 @@ async def send_error(send, status: int, error: str, message: str, headers: Optio
     await send({"type": "http.response.body", "body": body})
 
 
+async def send_json(send, body: bytes, status: int = 200) -> None:
+    """Send a complete JSON response (what the app's JSON responses look like on the wire)."""
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
+
+
 class RateLimiter:
     """Token bucket per client key: ``rate`` requests per second, bursts up to ``burst``.
     ``rate <= 0`` disables it. Per process: with N workers a client gets up to N x rate."""
@@ -61,8 +68,9 @@ class Guard:
     rate-limited too, and an unauthenticated client never gets its body read)."""
 
     def __init__(self, app, *, token: Optional[str], max_body_bytes: int, limiter: RateLimiter,
-                 open_paths: frozenset = frozenset()) -> None:
+                 open_paths: frozenset = frozenset(), fast=None) -> None:
         self.app = app
+        self.fast = fast     # robomem.service.fastpath.FastRoutes: hot endpoints past the checks
         self._token = None if token is None else token.encode()
         self.max_body_bytes = int(max_body_bytes)
         self.limiter = limiter
@@ -86,6 +94,10 @@ class Guard:
                 return await send_error(send, 401, "unauthorized", msg + " (send 'Authorization: Bearer <token>')",
                                         [(b"www-authenticate", b'Bearer realm="robomem"')])
         if scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            if self.fast is not None and scope.get("method") == "GET":
+                out = self.fast.get(scope.get("path"))
+                if out is not None:
+                    return await send_json(send, out)
             return await self.app(scope, receive, send)
         ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if ctype != b"application/json":
@@ -120,6 +132,10 @@ class Guard:
         except UnicodeDecodeError as exc:
             return await send_error(send, 400, "bad_encoding",
                                     f"request body is not valid UTF-8 (byte {exc.start}); send UTF-8 JSON")
+        if self.fast is not None and self.fast.handles(scope.get("method"), scope.get("path")):
+            out = self.fast.answer(scope["path"], body)
+            if out is not None:
+                return await send_json(send, out)
         sent = False
 
         async def replay():

@@ -23,6 +23,7 @@ from starlette.requests import Request
 
 from robomem.errors import InvalidInputError
 from robomem.service import browse, engine
+from robomem.service.fastpath import FastRoutes
 from robomem.service.guard import LOCAL_HOSTS, MIN_TOKEN_CHARS, Guard, RateLimiter, error_body
 from robomem.service import models as m
 
@@ -46,6 +47,7 @@ class ServeConfig:
     log_level: str = "warning"
     telemetry: bool = False
     warm: bool = True
+    fast: bool = True    # hot endpoints past the framework, answers cached per store version (fastpath.py)
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -218,7 +220,9 @@ def create_app(config: ServeConfig, stack=None):
 
     app.openapi = openapi
     limiter = RateLimiter(config.rate_per_s, config.burst)
-    app.add_middleware(Guard, token=config.token, max_body_bytes=config.max_body_bytes, limiter=limiter)
+    fast = FastRoutes(st) if config.fast else None
+    app.add_middleware(Guard, token=config.token, max_body_bytes=config.max_body_bytes, limiter=limiter, fast=fast)
+    app.state.fast = fast
     return app
 
 
@@ -254,6 +258,9 @@ def serve(config: ServeConfig) -> None:
                   server_header=False, access_log=False, timeout_keep_alive=30, h11_max_incomplete_event_size=16 * 1024)
     if config.workers > 1:
         os.environ[ENV_CONFIG] = config.to_env()
+        # uvicorn kills a worker that does not answer its supervisor's ping within this many seconds;
+        # its default (5 s) restarts workers in a loop on a busy machine (importing takes longer)
+        common["timeout_worker_healthcheck"] = 60
         uvicorn.run("robomem.service.http:create_app_from_env", factory=True, workers=config.workers, **common)
     else:
         uvicorn.run(create_app(config), **common)
