@@ -3,9 +3,10 @@ by timestamp, the camera pose from ``/tf`` (or a ``PoseStamped`` / ``Odometry`` 
 same transform buffer), camera intrinsics from ``camera_info``; every frame goes into the memory
 (``MemoryNode.observe``) or, without a memory node, through the perception pipeline alone.
 
-Publishes, at most every ``publish_period_s``: ``map`` (``nav_msgs/OccupancyGrid``, latched),
-``voxels`` (occupied voxel centres, ``sensor_msgs/PointCloud2``), ``scene_graph``
-(``visualization_msgs/MarkerArray``, latched) and ``perception/stats`` (JSON counters).
+Publishes ``map`` (``nav_msgs/OccupancyGrid``, latched) and ``voxels`` (occupied voxel centres,
+``sensor_msgs/PointCloud2``) at most every ``map_period_s``, ``scene_graph``
+(``visualization_msgs/MarkerArray``, latched) and ``perception/stats`` (JSON counters) at most every
+``publish_period_s``.
 
 Malformed messages (wrong encoding, size mismatch, NaN pose, unknown frame, stale stamp) are
 logged, counted in the stats and dropped; the node keeps going."""
@@ -48,7 +49,7 @@ class PerceptionNode(RobomemNode):
         "pose_source": "tf",                                 # tf | pose | odom (the last two feed the TF buffer)
         "use_instances": True, "slop_s": 0.02, "tf_tolerance_s": 0.05, "depth_scale_16u": 0.001,
         "queue_size": 30, "resolution": 0.05, "max_range": 6.0, "map_stride": 2, "structure_every": 50,
-        "structure_period_s": 2.0, "publish_period_s": 1.0, "grid_z_min": 0.1, "grid_z_max": 1.9,
+        "structure_period_s": 2.0, "publish_period_s": 1.0, "map_period_s": 2.0, "grid_z_min": 0.1, "grid_z_max": 1.9,
     }
 
     def __init__(self, overrides: Optional[dict] = None, memory=None, **kwargs) -> None:
@@ -85,7 +86,9 @@ class PerceptionNode(RobomemNode):
         self.pub_markers = self.create_publisher(MarkerArray, "scene_graph", LATCHED_QOS)
         self.pub_stats = self.create_publisher(String, "perception/stats", RELIABLE_QOS)
         self._changed = False
+        self._map_dirty = False       # frames went into the map since the grid/voxels were last published
         self._last_pub = 0.0
+        self._last_map_pub = 0.0
         self._cpu: deque = deque(maxlen=1000)     # per processed frame: this thread's CPU seconds
         self._proc_cpu0: Optional[float] = None    # process CPU time at the first frame (all threads)
         self._wall: deque = deque(maxlen=1000)
@@ -214,9 +217,13 @@ class PerceptionNode(RobomemNode):
             try:
                 if n > self._last_structure and ((idle and rested) or (every > 0 and n - self._last_structure >= every)):
                     self._structure()
-                if self._changed and (idle or time.monotonic() - self._last_pub >= 5 * self.params["publish_period_s"]) \
-                        and time.monotonic() - self._last_pub >= self.params["publish_period_s"]:
-                    self.publish_outputs()
+                now = time.monotonic()
+                pp, mp = self.params["publish_period_s"], self.params["map_period_s"]
+                due = self._changed and (idle or now - self._last_pub >= 5 * pp) and now - self._last_pub >= pp
+                # while frames queue up, only every fifth period: the projection costs frames' time
+                map_due = self._map_dirty and now - self._last_map_pub >= mp and (idle or now - self._last_map_pub >= 5 * mp)
+                if due or map_due:
+                    self.publish_outputs(with_map=map_due)
             except Exception as exc:  # noqa: BLE001 - e.g. publishers destroyed at shutdown; never kill the worker
                 if self._stop.is_set():
                     return
@@ -249,6 +256,7 @@ class PerceptionNode(RobomemNode):
             self._proc_cpu0 = time.process_time() - (time.thread_time() - c0)
         self._wall.append(time.perf_counter() - w0)
         self._changed = True
+        self._map_dirty = True
 
     def _structure(self) -> None:
         pl = self.pipeline
@@ -263,19 +271,22 @@ class PerceptionNode(RobomemNode):
     def _locked(self):
         return self.memory.lock if self.memory is not None else _NoLock()
 
-    def publish_outputs(self) -> None:
-        """Publish the grid, the voxel cloud, the scene-graph markers and the stats (worker thread)."""
+    def publish_outputs(self, with_map: bool = True) -> None:
+        """Publish the scene-graph markers and the stats and, with ``with_map``, the grid and the voxel
+        cloud (the costly part: projection and voxel listing; worker thread)."""
         p = self.params
         now = self.get_clock().now().nanoseconds
         # Called from the worker thread, the only writer of the map (observe, under the memory lock) and
         # of the graph: reading them here needs no lock.
-        grid = self.octree.project_2d(p["grid_z_min"], p["grid_z_max"]) if self.octree.num_voxels else None
-        pts = self.octree.occupied_voxels()
-        markers = graph_markers(self.pipeline.scene_graph, p["world_frame"], now)
-        if grid is not None:
-            self.pub_grid.publish(grid_to_msg(OccupancyGrid, grid, p["world_frame"], now))
-        self.pub_cloud.publish(points_to_cloud(PointCloud2, PointField, pts, p["world_frame"], now))
-        self.pub_markers.publish(markers)
+        if with_map:
+            grid = self.octree.project_2d(p["grid_z_min"], p["grid_z_max"]) if self.octree.num_voxels else None
+            if grid is not None:
+                self.pub_grid.publish(grid_to_msg(OccupancyGrid, grid, p["world_frame"], now))
+            self.pub_cloud.publish(points_to_cloud(PointCloud2, PointField, self.octree.occupied_voxels(),
+                                                   p["world_frame"], now))
+            self._map_dirty = False
+            self._last_map_pub = time.monotonic()
+        self.pub_markers.publish(graph_markers(self.pipeline.scene_graph, p["world_frame"], now))
         self.publish_stats()
         self._changed = False
         self._last_pub = time.monotonic()
