@@ -222,3 +222,30 @@ def test_belief_decays_with_time_and_with_how_often_things_move(ro):
     assert b.label_hazard("keys").rate_per_day > b.label_hazard("mug").rate_per_day
     # a miss after the last sighting: nearly gone
     assert b.p_still_there(4, "book", last - 100 * S, last, last_missed_ns=last) == b.p_after_miss
+
+
+def test_where_is_an_object_perception_was_unsure_about(tmp_path):
+    """Two look-alike remotes moved together and perception kept id 7 with p = 0.6 (it may be the
+    remote now stored as 8): asking for object 7 answers its own place first with identity_p 0.6,
+    adds the other remote's place with identity_p 0.4, says so, and scales the confidence; an
+    object without doubt answers as before (no identity_p)."""
+    path = tmp_path / "lookalikes.db"
+    with robomem.open(path, perception=None) as st:
+        t = T0 + 8 * H
+        st.begin_session("s", t)
+        a = obs(7, "remote", t, (1.0, 1.0, 0.5), 1)
+        a.attributes["identity_candidates"] = [[7, 0.6], [8, 0.4]]
+        b = obs(8, "remote", t, (4.0, 1.0, 0.5), 2)
+        b.attributes["identity_candidates"] = [[8, 0.6], [7, 0.4]]
+        st.record(t, [a, b, obs(9, "lamp", t, (2.0, 2.0, 1.0), 1)], robot_position=(0, 0, 1.2), robot_yaw=0.0)
+        st.end_session(t + 60 * S, scene_graph=graph())
+    with robomem.open(path, readonly=True, perception=None) as st:
+        ans = st.query(WhereIs(Target(object_id=7)))
+        ids = [v["object_id"] for v in ans.value]
+        assert ids == [7, 8]
+        assert [v["identity_p"] for v in ans.value] == [0.6, 0.4]
+        assert "Unsure which one" in ans.text and "40%" in ans.text
+        plain = st.query(WhereIs(Target(object_id=9)))
+        assert [v["object_id"] for v in plain.value] == [9] and "identity_p" not in plain.value[0]
+        assert ans.confidence == pytest.approx(plain.confidence * 0.6, abs=1e-3)
+        assert json.loads(json.dumps(ans.to_dict()))["value"][1]["identity_p"] == 0.4

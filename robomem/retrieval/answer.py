@@ -15,7 +15,8 @@ from robomem.retrieval.queries import Query, query_from_dict, query_to_dict
 
 #: kind -> meaning of ``value``.
 ANSWER_KINDS = {
-    "objects": "list of {object_id, label, position, room_id, receptacle_id, p_still_there}, most likely first",
+    "objects": "list of {object_id, label, position, room_id, receptacle_id, p_still_there}, most likely first"
+               " (+ identity_p when perception was unsure which look-alike the asked object is)",
     "time": "{stamp_ns, object_id}",
     "count": "{count, object_ids}",
     "boolean": "{answer: true/false, object_ids}",

@@ -232,7 +232,35 @@ def _where(ctx: _Ctx, q: WhereIs) -> Answer:
         text += " Also: " + "; ".join(f"{ctx.place_text(by_id[e.object_id])} ({e.p_still_there:.0%})" for e in ev[1:6])
         text += " …" if len(ev) > 6 else "."
     conf = top.p_still_there if len(ev) == 1 else top.p_still_there * top.p_still_there / sum(e.p_still_there for e in ev)
-    return Answer("objects", [_obj_dict(e, ctx) for e in ev], text, conf, tuple(ev), q)
+    value = [_obj_dict(e, ctx) for e in ev]
+    if q.target.object_id is not None and t is None:
+        return _with_identity_doubt(ctx, q, ev, value, text, conf)
+    return Answer("objects", value, text, conf, tuple(ev), q)
+
+
+def _with_identity_doubt(ctx: _Ctx, q: WhereIs, ev: list, value: list, text: str, conf: float) -> Answer:
+    """"Unsure which one": when perception could not tell this object from look-alikes that moved
+    with it (the stored ``identity_candidates`` attribute, see docs/scenegraph.md), the asked object
+    may be any of them. The answer keeps the object's own place first and adds each look-alike's
+    current place with the probability that the asked object is the one there (``identity_p``);
+    the confidence is the own place's share."""
+    oid = q.target.object_id
+    cands = ctx.v.objects_info([oid]).get(oid, ("", {}, 0))[1].get("identity_candidates") or []
+    probs = {int(k): float(p) for k, p in cands if isinstance(k, int) and isinstance(p, (int, float))}
+    others = {k: p for k, p in probs.items() if k != oid}
+    if not others:
+        return Answer("objects", value, text, conf, tuple(ev), q)
+    own = probs.get(oid, max(0.0, 1.0 - sum(others.values())))
+    alt_ps = [p for p in ctx.v.at(None, ctx.now, sorted(others)) if p.object_id != oid]
+    alt_ev = sorted(ctx.evidence(alt_ps, None), key=lambda e: -others.get(e.object_id, 0.0))
+    by_id = {p.object_id: p for p in alt_ps}
+    value = [dict(v, identity_p=round(own, 4)) for v in value] + \
+        [dict(_obj_dict(e, ctx), identity_p=round(others[e.object_id], 4)) for e in alt_ev]
+    if alt_ev:
+        text += (" Unsure which one: it looked like " + "; ".join(
+            f"the {e.label.replace('_', ' ')} {ctx.place_text(by_id[e.object_id])} ({others[e.object_id]:.0%})"
+            for e in alt_ev) + f" — {own:.0%} that it is the one above.")
+    return Answer("objects", value, text, conf * own, tuple(ev) + tuple(alt_ev), q)
 
 
 def _when_seen(ctx: _Ctx, q: WhenSeen) -> Answer:
