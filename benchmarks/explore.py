@@ -31,6 +31,10 @@ from sim.explore import explore, observed_floor_fraction  # noqa: E402
 from sim.navigation import MapRobot  # noqa: E402
 
 
+#: coverage levels at which the path each strategy needed is compared ("the same coverage")
+LEVELS = (0.8, 0.9, 0.95)
+
+
 def run_one(style: str, seed: int, strategy: str, width: int, turn_deg: float, budget: float, progress: bool,
             cost_weight: float = 0.5) -> dict:
     scene = sim.generate_house(seed=seed, style=style)
@@ -39,13 +43,24 @@ def run_one(style: str, seed: int, strategy: str, width: int, turn_deg: float, b
     mm = MapMemory()
     t0, c0 = time.perf_counter(), time.process_time()
     robot = MapRobot(env, lambda: mm.octree, mm.insert)
+    curve = []        # (path m, coverage) after every goal: scoring only, never seen by the robot
+    score_s = [0.0]
+
+    def on_goal(d: float) -> None:
+        t = time.process_time()
+        curve.append((round(d, 2), round(observed_floor_fraction(mm.octree, env.pathfinder, start)[0], 4)))
+        score_s[0] += time.process_time() - t
+
     r = explore(robot, strategy, path_budget_m=budget, progress=progress, desc=f"{style}-{seed} {strategy}",
-                cost_weight=cost_weight)
+                cost_weight=cost_weight, on_goal=on_goal)
     frac, area = observed_floor_fraction(mm.octree, env.pathfinder, start)
-    return {"style": style, "seed": seed, "strategy": strategy, "coverage": frac, "area_m2": area,
+    curve.append((round(r.distance_m, 2), round(frac, 4)))
+    reach = {f"path_to_{int(lv * 100)}": next((d for d, f in curve if f >= lv), None) for lv in LEVELS}
+    return {"style": style, "seed": seed, "strategy": strategy, "coverage": frac, "area_m2": area, **reach,
+            "curve": curve,
             "path_m": r.distance_m, "steps": r.steps, "collisions": r.collisions, "stop": r.stop_reason,
             "goals": r.goals, "failed_goals": r.failed_goals, "seconds": time.perf_counter() - t0,
-            "cpu_s": time.process_time() - c0, "cost_weight": cost_weight if strategy == "gain" else None}
+            "cpu_s": time.process_time() - c0 - score_s[0], "cost_weight": cost_weight if strategy == "gain" else None}
 
 
 def main() -> None:
@@ -110,6 +125,28 @@ def summarize(rows: list) -> None:
                  for st in styles if any(g["style"] == st for g, _ in allpairs)}
         w = max(ratio, key=ratio.get)
         print(f"\nworst style for gain vs nearest: {w} (path ratio {ratio[w]:.2f})")
+        _same_coverage(styles, allpairs)
+
+
+def _same_coverage(styles: list, allpairs: list) -> None:
+    """Path each strategy needed to first observe 80 / 90 / 95 % of the reachable floor, on the houses
+    both ran (rows written before the coverage curve existed are left out)."""
+    pairs = [(g, n) for g, n in allpairs if "path_to_95" in g and "path_to_95" in n]
+    if not pairs:
+        return
+    print("\n| style | houses | level | gain reached | nearest reached | gain path m | nearest path m "
+          "| gain / nearest (mean of ratios, both reached) | gain shorter or only gain reached |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for st in [*styles, "**all**"]:
+        ps = [(g, n) for g, n in pairs if st == "**all**" or g["style"] == st]
+        for lv in LEVELS:
+            k = f"path_to_{int(lv * 100)}"
+            both = [(g[k], n[k]) for g, n in ps if g[k] is not None and n[k] is not None]
+            better = sum(1 for g, n in ps if g[k] is not None and (n[k] is None or g[k] < n[k]))
+            print(f"| {st} | {len(ps)} | {lv:.0%} | {sum(g[k] is not None for g, _ in ps)} | "
+                  f"{sum(n[k] is not None for _, n in ps)} | {np.mean([a for a, _ in both]):.1f} | "
+                  f"{np.mean([b for _, b in both]):.1f} | {np.mean([a / max(b, 1e-9) for a, b in both]):.2f} | "
+                  f"{better}/{len(ps)} |")
 
 
 def _pair_row(name: str, pairs: list) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 from scipy import ndimage
@@ -89,9 +89,12 @@ def _candidates(tg: TraversabilityGrid, dist: np.ndarray, fronts: list, view_m: 
 
 def explore(robot: MapRobot, strategy: str = "gain", *, path_budget_m: float = 150.0, max_steps: int = 6000,
             view_m: float = 1.0, sensor_range: float = 2.5, min_cells: int = 4, cost_weight: float = 0.5,
-            look_on_arrival: float = 120.0, progress: bool = True, desc: Optional[str] = None) -> ExploreResult:
+            look_on_arrival: float = 120.0, progress: bool = True, desc: Optional[str] = None,
+            on_goal: Optional[Callable[[float], None]] = None) -> ExploreResult:
     """Explore with ``robot`` until no reachable frontier is left, ``path_budget_m`` metres were
-    driven or ``max_steps`` actions were taken. See the module doc for the strategies."""
+    driven or ``max_steps`` actions were taken. See the module doc for the strategies.
+    ``on_goal(distance_m)`` is called at the start and after every goal (a benchmark scores coverage
+    against path there; it must not steer the robot)."""
     if strategy not in STRATEGIES:
         raise SceneError(f"unknown exploration strategy {strategy!r}; expected one of {STRATEGIES}")
     from tqdm import tqdm
@@ -103,6 +106,8 @@ def explore(robot: MapRobot, strategy: str = "gain", *, path_budget_m: float = 1
     history, failures = [], []
     reason = "step budget exhausted"
     robot.look_around(360.0)
+    if on_goal is not None:
+        on_goal(0.0)
     # No ETA: exploration usually ends (no frontier left) long before the path budget is spent.
     bar = tqdm(total=round(path_budget_m), unit="m", desc=desc or f"explore ({strategy})", disable=not progress,
                leave=False, bar_format="{desc}: {n_fmt} m driven of a {total_fmt} m budget |{bar}| {elapsed}{postfix}")
@@ -143,6 +148,8 @@ def explore(robot: MapRobot, strategy: str = "gain", *, path_budget_m: float = 1
                 failed += 1
                 failures.append(res.reason)
                 tried.append(goal)
+            if on_goal is not None:
+                on_goal(c.distance_m - d0)
             bar.n = min(round(c.distance_m - d0), bar.total)
             bar.set_postfix(frontiers=len(fronts), goals=goals)
             bar.refresh()

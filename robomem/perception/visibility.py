@@ -58,6 +58,7 @@ def check_visibility(
     other_margin: float = 0.008,
     depth_min3: np.ndarray | None = None,
     min_projected_area: float = 9.0,
+    min_informative_fraction: float = 0.5,
 ) -> Visibility:
     """Classify how ``frame`` observes an object given by its world surface ``points`` (N, 3).
 
@@ -66,7 +67,8 @@ def check_visibility(
     the expected surface by more than ``other_margin`` also counts as seen through: this catches
     small objects lying on a surface, where the depth difference is only the object's thickness.
     (A neighbour at the same height, e.g. a board lying next to a wallet, reads about equal and
-    gives no evidence.) ``depth_min3`` / ``other_mask`` should be the 3x3 minimum of the depth
+    gives no evidence.) Fewer than ``min_informative_fraction`` of the valid samples unoccluded:
+    occluded, no evidence. ``depth_min3`` / ``other_mask`` should be the 3x3 minimum of the depth
     (invalid readings as +inf) and the 3x3 erosion of the mask (see :func:`frame_evidence_maps`).
     """
     P = np.asarray(points, dtype=np.float64)
@@ -104,9 +106,11 @@ def check_visibility(
         other = other_mask[v, u][valid]
         behind |= other & (dmin >= z + other_margin)
         front = np.where(other, d < z - other_margin, front)
-    # Samples hidden behind an occluder say nothing; decide on the others.
+    # Samples hidden behind an occluder say nothing; decide on the others. An object mostly hidden
+    # (seen through a door gap, past a wall's edge) gives no evidence: the few samples left are its
+    # rim, where a pixel of pose or rounding error reads the space beside it as "behind".
     informative = ~front
-    if informative.sum() < min_valid:
+    if informative.sum() < max(min_valid, min_informative_fraction * len(d)):
         return Visibility.OCCLUDED if front.sum() >= min_valid else Visibility.NOT_IN_VIEW
     if behind.sum() >= seen_through_fraction * informative.sum():
         return Visibility.SEEN_THROUGH
