@@ -37,7 +37,7 @@ class FrontierCluster:
 def _visible_unknown(data, rows, cols, n_rays, reach, stamp):
     """Distinct unknown cells seen by rays from the cells (rows, cols): ``n_rays`` evenly spread
     rays of ``reach`` cells each, stopped by occupied cells (unknown ones let them through).
-    ``stamp`` (H, W) int32 scratch, all zero; left zero on return."""
+    ``stamp`` (H, W) int32 scratch, all zero on entry; cells counted are left marked."""
     H, W = data.shape
     count = 0
     for i in range(rows.shape[0]):
@@ -56,20 +56,6 @@ def _visible_unknown(data, rows, cols, n_rays, reach, stamp):
                 if v == -1 and stamp[r, c] == 0:
                     stamp[r, c] = 1
                     count += 1
-    # reset the scratch array
-    for i in range(rows.shape[0]):
-        r0, c0 = rows[i] + 0.5, cols[i] + 0.5
-        for k in range(n_rays):
-            a = 2.0 * np.pi * k / n_rays
-            dr, dc = np.sin(a) * 0.5, np.cos(a) * 0.5
-            for t in range(1, 2 * reach + 1):
-                r = int(np.floor(r0 + t * dr))
-                c = int(np.floor(c0 + t * dc))
-                if r < 0 or r >= H or c < 0 or c >= W:
-                    break
-                if data[r, c] == 100:
-                    break
-                stamp[r, c] = 0
     return count
 
 
