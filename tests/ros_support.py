@@ -30,3 +30,22 @@ def ros_graph(tmp_path, monkeypatch):
     for k in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID", "ROS_LOG_DIR", "FASTDDS_DEFAULT_PROFILES_FILE"):
         monkeypatch.setenv(k, env[k])
     return env, tmp_path
+
+
+def unique_small_objects(seed: int, n_rooms: int, n_objects: int) -> dict:
+    """Ground truth of the bridge's house (``sim.generate_house(seed, None, ...)``): category ->
+    (box centre, room type) of every small object whose category occurs once."""
+    from collections import Counter
+
+    import numpy as np
+
+    import sim
+    scene = sim.generate_house(seed, None, n_rooms=n_rooms, n_objects=n_objects)
+    objs = scene.small_objects()
+    count = Counter(o.category for o in objs)
+    out = {}
+    for o in objs:
+        if count[o.category] == 1:
+            lo, hi = o.bbox()
+            out[o.category] = ((np.asarray(lo) + np.asarray(hi)) / 2, scene.rooms[scene.room_at(o.position[:2])].room_type)
+    return out

@@ -14,23 +14,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from tests.ros_support import ros_graph  # noqa: F401 - fixture
+from tests.ros_support import ros_graph, unique_small_objects  # noqa: F401 - fixture
 
 SEED = 1
 BRIDGE = {"seed": SEED, "n_rooms": 3, "n_objects": 20, "rate_hz": 10.0}
-
-
-def _ground_truth():
-    import sim
-    scene = sim.generate_house(SEED, None, n_rooms=BRIDGE["n_rooms"], n_objects=BRIDGE["n_objects"])
-    objs = scene.small_objects()
-    count = Counter(o.category for o in objs)
-    out = {}
-    for o in objs:
-        if count[o.category] == 1:
-            lo, hi = o.bbox()
-            out[o.category] = ((np.asarray(lo) + np.asarray(hi)) / 2, scene.rooms[scene.room_at(o.position[:2])].room_type)
-    return out
 
 
 @pytest.mark.slow
@@ -85,7 +72,7 @@ def test_bridge_and_stack_processes_answer_queries_and_publish_map(ros_graph):  
                 time.sleep(0.25)
             assert got["answers"], warm
             time.sleep(1.0)
-            truth = _ground_truth()
+            truth = unique_small_objects(SEED, BRIDGE["n_rooms"], BRIDGE["n_objects"])
             checked = []
             for label, (pos, room_type) in sorted(truth.items()):
                 res = c.call(cli, Query.Request(query_json=json.dumps({"kind": "where_is", "label": label})))

@@ -7,30 +7,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 
 import numpy as np
 import pytest
 
-from tests.ros_support import ros_graph  # noqa: F401 - fixture
+from tests.ros_support import ros_graph, unique_small_objects  # noqa: F401 - fixture
 
 SEED = 3
 BRIDGE = {"seed": SEED, "n_rooms": 3, "n_objects": 12, "rate_hz": 10.0}
 PLANNER = {"max_steps": 1, "turn_rate": 3.0, "explore_turn_deg": 240.0, "verify_turn_deg": 90.0,
            "goal_timeout_s": 40.0, "settle_s": 3.0}
-
-
-def _seen_unique_objects():
-    import sim
-    scene = sim.generate_house(SEED, None, n_rooms=BRIDGE["n_rooms"], n_objects=BRIDGE["n_objects"])
-    objs = scene.small_objects()
-    count = Counter(o.category for o in objs)
-    out = {}
-    for o in objs:
-        if count[o.category] == 1:
-            lo, hi = o.bbox()
-            out[o.category] = (np.asarray(lo) + np.asarray(hi)) / 2
-    return out
 
 
 @pytest.mark.slow
@@ -84,7 +70,7 @@ def test_planner_sends_goals_and_answers_across_processes(ros_graph):  # noqa: F
             assert got["sent"] > sent_before and plan["path_m"] >= 0.0
             assert ans["value"] is not None and "room_id" in ans["value"], ans
             # A uniquely-labelled object seen on the tour: answered (through the service) with its place.
-            truth = _seen_unique_objects()
+            truth = {k: v[0] for k, v in unique_small_objects(SEED, BRIDGE["n_rooms"], BRIDGE["n_objects"]).items()}
             checked = 0
             for label, pos in sorted(truth.items()):
                 res = c.call(cli, Query.Request(question=f"where is the {label.replace('_', ' ')}?"), timeout=120)
