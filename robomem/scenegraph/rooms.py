@@ -221,8 +221,11 @@ def _split_seeds(dt: np.ndarray, res: float, r0: float, step: float, min_core_ar
         csize = np.bincount(comp.ravel(), minlength=m + 1)
         big = np.flatnonzero(csize >= min_cells)
         big = big[big > 0]
-        # Which seed holds each big component (components are nested in exactly one seed).
-        owner = ndimage.maximum(seeds, comp, big) if len(big) else []
+        # Which seed holds each big component (components are nested in exactly one seed): the
+        # largest seed label over each component, in one pass (ndimage.maximum sorts the whole grid).
+        top = np.zeros(m + 1, seeds.dtype)
+        np.maximum.at(top, comp.ravel(), seeds.ravel())
+        owner = top[big]
         by_seed: dict[int, list[int]] = {}
         for c, o in zip(big, np.atleast_1d(owner)):
             by_seed.setdefault(int(o), []).append(int(c))
@@ -346,7 +349,12 @@ def _stable_ids(new_labels: np.ndarray, seg: RoomSegmentation, old: Optional[Roo
         newl = new_labels[rr, cc]
         m = old_ids > 0
         if m.any():
-            pairs, counts = np.unique(np.stack([newl[m], old_ids[m]], 1), axis=0, return_counts=True)
+            # (new, old) pairs in lexicographic order, counted through one integer key per pair
+            # (np.unique(axis=0) sorts rows as structured records, several times slower).
+            a, b = newl[m].astype(np.int64), old_ids[m].astype(np.int64)
+            span = int(b.max()) + 1
+            keys, counts = np.unique(a * span + b, return_counts=True)
+            pairs = np.stack([keys // span, keys % span], 1)
             used = set()
             for idx in np.argsort(-counts):
                 n, o = int(pairs[idx, 0]), int(pairs[idx, 1])
