@@ -1,4 +1,7 @@
-"""``robomem-ros``: start any set of robomem nodes in one process on a MultiThreadedExecutor.
+"""``robomem-ros``: start any set of robomem nodes in one process: the perception and simulator
+bridge nodes on a SingleThreadedExecutor in a thread of their own (their callbacks never block), the
+memory, query and planner nodes on a MultiThreadedExecutor (a query waits for the memory lock, the
+planner's ``planner/ask`` for a whole question).
 
     robomem-ros --nodes bridge,perception,memory,query,planner --ros-args --params-file config/robomem.yaml
 
@@ -11,11 +14,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from typing import Optional
 
 from ros_nodes.config import NODE_NAMES, default_config
 
 ORDER = ("perception", "memory", "query", "planner", "bridge")
+#: Nodes spun by one thread of their own: their callbacks are short and never wait (sensor input,
+#: timers). rclpy's MultiThreadedExecutor costs several ms of CPU per camera frame (a thread-pool hand-off
+#: and a rebuilt wait set over every node's entities per message); see docs/benchmarks.md.
+SINGLE_THREADED = ("perception", "bridge")
 #: What ``robomem-ros`` and ``robomem_stack`` start without ``--nodes``.
 STACK_NODES = "perception,memory,query,planner"
 
@@ -71,7 +79,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         ros_args = (ros_args or ["--ros-args"]) + ["--params-file", str(default_config())]
 
     import rclpy
-    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
 
     from ros_nodes.procs import sigint_interrupts
     sigint_interrupts()
@@ -79,15 +87,28 @@ def main(argv: Optional[list[str]] = None) -> int:
     nodes = []
     try:
         nodes = build_nodes(names)
-        ex = MultiThreadedExecutor(num_threads=max(2, args.threads))
-        for n in nodes:
-            ex.add_node(n)
+        own = {NODE_NAMES[k] for k in SINGLE_THREADED}
+        fast = [n for n in nodes if n.get_name() in own]
+        rest = [n for n in nodes if n.get_name() not in own]
+        executors = []
+        if rest:
+            executors.append(MultiThreadedExecutor(num_threads=max(2, args.threads)))
+            for n in rest:
+                executors[-1].add_node(n)
+        if fast:
+            executors.append(SingleThreadedExecutor())
+            for n in fast:
+                executors[-1].add_node(n)
         nodes[0].get_logger().info(f"robomem-ros running: {', '.join(n.get_name() for n in nodes)}")
-        try:
-            ex.spin()
-        except (KeyboardInterrupt, ExternalShutdownException):
-            pass
-        ex.shutdown()
+        threads = [threading.Thread(target=_spin, args=(ex, ExternalShutdownException), daemon=True,
+                                    name="robomem-executor") for ex in executors[1:]]
+        for t in threads:
+            t.start()
+        _spin(executors[0], ExternalShutdownException)
+        for ex in executors:
+            ex.shutdown()
+        for t in threads:
+            t.join(timeout=5.0)
     finally:
         # stop the planner and perception first (their threads use the store), close the store last
         rank = {"robomem_planner": 0, "robomem_perception": 1, "robomem_memory": 9}
@@ -95,6 +116,13 @@ def main(argv: Optional[list[str]] = None) -> int:
             n.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def _spin(executor, shutdown_exc) -> None:
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, shutdown_exc):
+        pass
 
 
 if __name__ == "__main__":
