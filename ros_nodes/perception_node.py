@@ -21,6 +21,7 @@ from typing import Optional
 
 import numpy as np
 from nav_msgs.msg import OccupancyGrid, Odometry
+from rclpy.qos import QoSProfile
 from geometry_msgs.msg import PoseStamped
 from robomem_msgs.msg import InstanceLabels
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField
@@ -41,6 +42,11 @@ from ros_nodes.sync import ApproximateTimeSync
 from ros_nodes.tf_buffer import TfBuffer, UnknownFrameError
 
 _TF_STATIC_QOS = LATCHED_QOS
+#: Camera images: best effort like ``SENSOR_QOS`` but a history of 15 (1 s at 15 Hz) instead of 5, so
+#: that a burst of work elsewhere in the process (a room segmentation holding the GIL) does not lose
+#: frames in DDS before the synchroniser sees them.
+_IMAGE_QOS = QoSProfile(history=SENSOR_QOS.history, depth=15, reliability=SENSOR_QOS.reliability,
+                        durability=SENSOR_QOS.durability)
 
 
 class PerceptionNode(RobomemNode):
@@ -67,10 +73,10 @@ class PerceptionNode(RobomemNode):
         self._queue: queue.Queue = queue.Queue(maxsize=int(p["queue_size"]))
         n = 4 if p["use_instances"] else 2
         self.sync = ApproximateTimeSync(n, int(p["slop_s"] * 1e9), self._on_set, queue_size=10)
-        self.create_subscription(Image, "camera/rgb", lambda m: self._offer(0, m), SENSOR_QOS)
-        self.create_subscription(Image, "camera/depth", lambda m: self._offer(1, m), SENSOR_QOS)
+        self.create_subscription(Image, "camera/rgb", lambda m: self._offer(0, m), _IMAGE_QOS)
+        self.create_subscription(Image, "camera/depth", lambda m: self._offer(1, m), _IMAGE_QOS)
         if p["use_instances"]:
-            self.create_subscription(Image, "camera/instances", lambda m: self._offer(2, m), SENSOR_QOS)
+            self.create_subscription(Image, "camera/instances", lambda m: self._offer(2, m), _IMAGE_QOS)
             self.create_subscription(InstanceLabels, "camera/labels", lambda m: self._offer(3, m), RELIABLE_QOS)
         self.create_subscription(CameraInfo, "camera/camera_info", self._on_info, SENSOR_QOS)
         self.create_subscription(TFMessage, "/tf", lambda m: self._on_tf(m, False), RELIABLE_QOS)
@@ -85,8 +91,9 @@ class PerceptionNode(RobomemNode):
         self.pub_cloud = self.create_publisher(PointCloud2, "voxels", RELIABLE_QOS)
         self.pub_markers = self.create_publisher(MarkerArray, "scene_graph", LATCHED_QOS)
         self.pub_stats = self.create_publisher(String, "perception/stats", RELIABLE_QOS)
-        self._changed = False
-        self._map_dirty = False       # frames went into the map since the grid/voxels were last published
+        self._changed = False         # frames processed since the stats were last published
+        # frames went into the map / the graph since the grid, the voxels, the markers were last published
+        self._grid_dirty = self._cloud_dirty = self._markers_dirty = False
         self._last_pub = 0.0
         self._last_map_pub = 0.0
         self._cpu: deque = deque(maxlen=1000)     # per processed frame: this thread's CPU seconds
@@ -221,9 +228,10 @@ class PerceptionNode(RobomemNode):
                 pp, mp = self.params["publish_period_s"], self.params["map_period_s"]
                 due = self._changed and (idle or now - self._last_pub >= 5 * pp) and now - self._last_pub >= pp
                 # while frames queue up, only every fifth period: the projection costs frames' time
-                map_due = self._map_dirty and now - self._last_map_pub >= mp and (idle or now - self._last_map_pub >= 5 * mp)
-                if due or map_due:
-                    self.publish_outputs(with_map=map_due)
+                dirty = self._grid_dirty or self._cloud_dirty
+                map_due = dirty and now - self._last_map_pub >= mp and (idle or now - self._last_map_pub >= 5 * mp)
+                if due or map_due or (idle and self._waiting()):
+                    self.publish_outputs(with_map=map_due or (dirty and idle))
             except Exception as exc:  # noqa: BLE001 - e.g. publishers destroyed at shutdown; never kill the worker
                 if self._stop.is_set():
                     return
@@ -256,7 +264,7 @@ class PerceptionNode(RobomemNode):
             self._proc_cpu0 = time.process_time() - (time.thread_time() - c0)
         self._wall.append(time.perf_counter() - w0)
         self._changed = True
-        self._map_dirty = True
+        self._grid_dirty = self._cloud_dirty = self._markers_dirty = True
 
     def _structure(self) -> None:
         pl = self.pipeline
@@ -265,6 +273,7 @@ class PerceptionNode(RobomemNode):
         grid = self.octree.project_2d(pl.floor_z + pl.room_band[0], pl.floor_z + pl.room_band[1])
         with self._locked():          # the graph changes: queries read its rooms
             pl.update_structure(grid)
+        self._changed = self._markers_dirty = True      # rooms and places are in the markers
         self._last_structure = self.pipeline.frames_processed
         self._last_structure_t = time.monotonic()
 
@@ -272,24 +281,37 @@ class PerceptionNode(RobomemNode):
         return self.memory.lock if self.memory is not None else _NoLock()
 
     def publish_outputs(self, with_map: bool = True) -> None:
-        """Publish the scene-graph markers and the stats and, with ``with_map``, the grid and the voxel
-        cloud (the costly part: projection and voxel listing; worker thread)."""
+        """Publish the stats and, to topics somebody subscribes to, the scene-graph markers and, with
+        ``with_map``, the grid and the voxel cloud (the costly part: projection and voxel listing;
+        worker thread). An output nobody subscribes to is not built: it stays due and goes out as soon
+        as a subscriber appears (the latched grid and markers reach late joiners that way too)."""
         p = self.params
         now = self.get_clock().now().nanoseconds
         # Called from the worker thread, the only writer of the map (observe, under the memory lock) and
         # of the graph: reading them here needs no lock.
         if with_map:
-            grid = self.octree.project_2d(p["grid_z_min"], p["grid_z_max"]) if self.octree.num_voxels else None
-            if grid is not None:
-                self.pub_grid.publish(grid_to_msg(OccupancyGrid, grid, p["world_frame"], now))
-            self.pub_cloud.publish(points_to_cloud(PointCloud2, PointField, self.octree.occupied_voxels(),
-                                                   p["world_frame"], now))
-            self._map_dirty = False
+            if self.pub_grid.get_subscription_count():
+                grid = self.octree.project_2d(p["grid_z_min"], p["grid_z_max"]) if self.octree.num_voxels else None
+                if grid is not None:
+                    self.pub_grid.publish(grid_to_msg(OccupancyGrid, grid, p["world_frame"], now))
+                self._grid_dirty = False
+            if self.pub_cloud.get_subscription_count():
+                self.pub_cloud.publish(points_to_cloud(PointCloud2, PointField, self.octree.occupied_voxels(),
+                                                       p["world_frame"], now))
+                self._cloud_dirty = False
             self._last_map_pub = time.monotonic()
-        self.pub_markers.publish(graph_markers(self.pipeline.scene_graph, p["world_frame"], now))
+        if self.pub_markers.get_subscription_count():
+            self.pub_markers.publish(graph_markers(self.pipeline.scene_graph, p["world_frame"], now))
+            self._markers_dirty = False
         self.publish_stats()
         self._changed = False
         self._last_pub = time.monotonic()
+
+    def _waiting(self) -> bool:
+        """A subscriber appeared for an output that changed while nobody listened."""
+        return ((self._grid_dirty and self.pub_grid.get_subscription_count() > 0)
+                or (self._cloud_dirty and self.pub_cloud.get_subscription_count() > 0)
+                or (self._markers_dirty and self.pub_markers.get_subscription_count() > 0))
 
     def stats(self) -> dict:
         return {**self.counts, "sync_dropped": self.sync.dropped, "queued": self._queue.qsize(),
