@@ -48,16 +48,23 @@ def extract_places(grid, *, spacing: float = 1.0, clearance: float = 0.2, connec
     pos = np.stack([ox + (rc[:, 1] + 0.5) * res, oy + (rc[:, 0] + 0.5) * res], 1)
     clear = dt[rc[:, 0], rc[:, 1]]
     traversable = dt >= clearance * 0.8
-    edges = []
     d = np.linalg.norm(pos[:, None, :] - pos[None, :, :], axis=2)
     ii, jj = np.nonzero(np.triu(d <= connect_radius, k=1))
-    for i, j in zip(ii, jj):
-        n = int(np.ceil(d[i, j] / (0.5 * res))) + 1
-        t = np.linspace(0.0, 1.0, n)
-        r = np.rint(rc[i, 0] + t * (rc[j, 0] - rc[i, 0])).astype(np.int64)
-        c = np.rint(rc[i, 1] + t * (rc[j, 1] - rc[i, 1])).astype(np.int64)
-        if traversable[r, c].all():
-            edges.append((int(i), int(j), float(d[i, j])))
+    if len(ii) == 0:
+        return pos, clear, []
+    # Every candidate segment sampled every half cell, all pairs in one pass: sample k of a pair with
+    # n samples is at t = k / (n - 1) (the last exactly 1), as np.linspace(0, 1, n) computes it.
+    dij = d[ii, jj]
+    n = np.ceil(dij / (0.5 * res)).astype(np.int64) + 1
+    starts = np.concatenate([[0], np.cumsum(n)[:-1]])
+    k = np.arange(int(n.sum())) - np.repeat(starts, n)
+    t = k.astype(np.float64) * np.repeat(1.0 / (n - 1), n)
+    t[starts + n - 1] = 1.0
+    pi, pj = np.repeat(ii, n), np.repeat(jj, n)
+    r = np.rint(rc[pi, 0] + t * (rc[pj, 0] - rc[pi, 0])).astype(np.int64)
+    c = np.rint(rc[pi, 1] + t * (rc[pj, 1] - rc[pi, 1])).astype(np.int64)
+    ok = np.logical_and.reduceat(traversable[r, c], starts)
+    edges = [(int(i), int(j), float(x)) for i, j, x, o in zip(ii, jj, dij, ok) if o]
     return pos, clear, edges
 
 

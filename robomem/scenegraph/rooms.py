@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Iterable, Optional
 
 import numpy as np
+from numba import njit
 from scipy import ndimage
 
 from robomem.errors import InvalidInputError
@@ -264,19 +265,54 @@ def _orphan_seeds(cores: np.ndarray, seed_free: np.ndarray, res: float, min_area
 
 
 def _grow(labels: np.ndarray, free: np.ndarray, max_steps: int = 1 << 30) -> np.ndarray:
-    """Grow labelled seeds over ``free`` cells one ring at a time (4-neighbourhood)."""
-    labels = labels.copy()
-    footprint = ndimage.generate_binary_structure(2, 1)
-    for _ in range(max_steps):
-        todo = free & (labels == 0)
-        if not todo.any():
-            break
-        grown = ndimage.grey_dilation(labels, footprint=footprint)
-        new = todo & (grown > 0)
-        if not new.any():
-            break
-        labels[new] = grown[new]
-    return labels
+    """Grow labelled seeds over ``free`` cells one ring at a time (4-neighbourhood): an unlabelled
+    free cell joins in the first ring that reaches it, taking the largest label among its labelled
+    neighbours (what a grey dilation per ring gives, without rescanning the whole grid per ring)."""
+    out = np.array(labels, dtype=np.int32, order="C")
+    _grow_rings(out, np.ascontiguousarray(free, dtype=np.bool_), int(min(max_steps, 1 << 62)))
+    return out
+
+
+@njit(cache=True)
+def _grow_rings(labels, free, max_steps):  # pragma: no cover - compiled
+    H, W = labels.shape
+    front = np.empty(H * W, np.int64)
+    n = 0
+    for r in range(H):
+        for c in range(W):
+            if labels[r, c] > 0:
+                front[n] = r * W + c
+                n += 1
+    cand = np.empty(H * W, np.int64)
+    vals = np.empty(H * W, np.int32)
+    mark = np.zeros((H, W), np.bool_)
+    steps = 0
+    while steps < max_steps and n > 0:
+        m = 0
+        for k in range(n):
+            r, c = front[k] // W, front[k] % W
+            for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+                rr, cc = r + dr, c + dc
+                if 0 <= rr < H and 0 <= cc < W and free[rr, cc] and labels[rr, cc] == 0 and not mark[rr, cc]:
+                    mark[rr, cc] = True
+                    cand[m] = rr * W + cc
+                    m += 1
+        # labels of this ring from the state before it (cells labelled in it do not spread yet)
+        for k in range(m):
+            r, c = cand[k] // W, cand[k] % W
+            v = 0
+            for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+                rr, cc = r + dr, c + dc
+                if 0 <= rr < H and 0 <= cc < W and labels[rr, cc] > v:
+                    v = labels[rr, cc]
+            vals[k] = v
+        for k in range(m):
+            r, c = cand[k] // W, cand[k] % W
+            labels[r, c] = vals[k]
+            mark[r, c] = False
+            front[k] = cand[k]
+        n = m
+        steps += 1
 
 
 def _boundaries(labels: np.ndarray) -> Counter:
