@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 
 
 def run_house(seed: int, style: str, rate_hz: float, n_after: int, domain: int, prerender: bool,
-              verbose: bool = True) -> dict:
+              verbose: bool = True, viewer: bool = False) -> dict:
     from robomem_msgs.srv import Query
     from std_msgs.msg import Bool, String
 
@@ -59,6 +59,13 @@ def run_house(seed: int, style: str, rate_hz: float, n_after: int, domain: int, 
             n.create_subscription(String, "bridge/stats", lambda m: got.__setitem__("bridge", json.loads(m.data)),
                                   RELIABLE_QOS)
             n.create_subscription(Bool, "bridge/done", lambda m: got.__setitem__("done", m.data), LATCHED_QOS)
+            if viewer:   # what RViz / Foxglove would subscribe to: the stack then builds and sends them
+                from nav_msgs.msg import OccupancyGrid
+                from sensor_msgs.msg import PointCloud2
+                from visualization_msgs.msg import MarkerArray
+                for cls, topic, qos in ((OccupancyGrid, "map", LATCHED_QOS), (PointCloud2, "voxels", RELIABLE_QOS),
+                                        (MarkerArray, "scene_graph", LATCHED_QOS)):
+                    n.create_subscription(cls, topic, lambda m, t=topic: got.__setitem__(t, got.get(t, 0) + 1), qos)
             cli = n.create_client(Query, "query")
             c.wait_for(cli.service_is_ready, 60, "the query service")
             bridge = start_runner("bridge", {"robomem_sim_bridge": bridge_p}, env, tmp, "bridge")
@@ -112,7 +119,8 @@ def run_house(seed: int, style: str, rate_hz: float, n_after: int, domain: int, 
          "cpu_ms": st["cpu_ms_p50"], "wall_ms": st["wall_ms_p50"], "proc_cpu_ms": st.get("process_cpu_ms_per_frame"), "dropped": st["dropped"], "sync_dropped": st.get("sync_dropped"), "objects": st["objects"], "rooms": st["rooms"],
          "q_during_p50_ms": 1e3 * float(np.median(during)) if during else float("nan"),
          "q_after_p50_ms": 1e3 * float(np.median(after)), "q_after_p99_ms": 1e3 * float(np.percentile(after, 99)),
-         "n_during": len(during), "n_after": len(after), "timeouts": timeouts}
+         "n_during": len(during), "n_after": len(after), "timeouts": timeouts, "viewer": viewer,
+         "received": {t: got.get(t, 0) for t in ("map", "voxels", "scene_graph")}}
     if verbose:
         print(f"  {style:10s} seed {seed}: sent {sent} processed {r['processed']} ratio {r['ratio']:.3f} "
               f"bridge {r['bridge_hz']:.1f} Hz, stack {r['stack_hz']:.1f} Hz sustained, frame CPU p50 {r['cpu_ms']} ms "
@@ -130,6 +138,9 @@ def main(argv=None) -> int:
     ap.add_argument("--styles", default="")
     ap.add_argument("--live", action="store_true",
                     help="render while streaming (the bridge's own rate under load) instead of pre-rendering the tour")
+    ap.add_argument("--viewer", action="store_true",
+                    help="the client also subscribes to map, voxels and scene_graph (as RViz would): the stack "
+                         "only builds those while somebody subscribes")
     ap.add_argument("--out", default="", help="append one JSON line per house to this file")
     ap.add_argument("--summarise", default="", metavar="JSONL", help="only print the table of a previous --out file")
     args = ap.parse_args(argv)
@@ -140,14 +151,15 @@ def main(argv=None) -> int:
         return 0
     styles = [s for s in args.styles.split(",") if s] or list(sim.LAYOUT_STYLES)
     print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} cores; "
-          f"{'live rendering' if args.live else 'tour pre-rendered by the bridge, streamed'} at {args.rate} Hz", flush=True)
+          f"{'live rendering' if args.live else 'tour pre-rendered by the bridge, streamed'} at {args.rate} Hz"
+          f"{'; client subscribes to map, voxels, scene_graph' if args.viewer else ''}", flush=True)
     rows = []
     domain = 30 + os.getpid() % 40
     for style in styles:
         for seed in range(args.seed0, args.seed0 + args.seeds):
             domain += 1          # a fresh DDS domain per house: nothing of the previous one lingers
             load0 = os.getloadavg()[0]
-            r = run_house(seed, style, args.rate, args.queries, domain, not args.live)
+            r = run_house(seed, style, args.rate, args.queries, domain, not args.live, viewer=args.viewer)
             r.update(load_start=load0, load_end=os.getloadavg()[0], rate=args.rate, live=args.live,
                      date=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
             rows.append(r)
