@@ -69,7 +69,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap = argparse.ArgumentParser(prog="robomem-ros", description=__doc__.split("\n\n")[0])
     ap.add_argument("--nodes", default=STACK_NODES,
                     help=f"comma-separated subset of {','.join(ORDER)} (default: {STACK_NODES})")
-    ap.add_argument("--threads", type=int, default=4, help="executor threads")
+    ap.add_argument("--threads", type=int, default=4,
+                    help="threads of the MultiThreadedExecutor (memory, query and planner nodes)")
     args = ap.parse_args(own)
     names = [n.strip() for n in args.nodes.split(",") if n.strip()]
     bad = [n for n in names if n not in NODE_NAMES]
