@@ -94,6 +94,8 @@ class PerceptionNode(RobomemNode):
         self._changed = False         # frames processed since the stats were last published
         # frames went into the map / the graph since the grid, the voxels, the markers were last published
         self._grid_dirty = self._cloud_dirty = self._markers_dirty = False
+        # ... and were due when nobody subscribed: they go out as soon as somebody does (_waiting)
+        self._skipped = {"grid": False, "voxels": False, "markers": False}
         self._last_pub = 0.0
         self._last_map_pub = 0.0
         self._cpu: deque = deque(maxlen=1000)     # per processed frame: this thread's CPU seconds
@@ -230,8 +232,9 @@ class PerceptionNode(RobomemNode):
                 # while frames queue up, only every fifth period: the projection costs frames' time
                 dirty = self._grid_dirty or self._cloud_dirty
                 map_due = dirty and now - self._last_map_pub >= mp and (idle or now - self._last_map_pub >= 5 * mp)
-                if due or map_due or (idle and self._waiting()):
-                    self.publish_outputs(with_map=map_due or (dirty and idle))
+                waiting = idle and self._waiting()
+                if due or map_due or waiting:
+                    self.publish_outputs(with_map=map_due or (waiting and dirty))
             except Exception as exc:  # noqa: BLE001 - e.g. publishers destroyed at shutdown; never kill the worker
                 if self._stop.is_set():
                     return
@@ -294,24 +297,31 @@ class PerceptionNode(RobomemNode):
                 grid = self.octree.project_2d(p["grid_z_min"], p["grid_z_max"]) if self.octree.num_voxels else None
                 if grid is not None:
                     self.pub_grid.publish(grid_to_msg(OccupancyGrid, grid, p["world_frame"], now))
-                self._grid_dirty = False
+                self._grid_dirty = self._skipped["grid"] = False
+            else:
+                self._skipped["grid"] = self._grid_dirty
             if self.pub_cloud.get_subscription_count():
                 self.pub_cloud.publish(points_to_cloud(PointCloud2, PointField, self.octree.occupied_voxels(),
                                                        p["world_frame"], now))
-                self._cloud_dirty = False
+                self._cloud_dirty = self._skipped["voxels"] = False
+            else:
+                self._skipped["voxels"] = self._cloud_dirty
             self._last_map_pub = time.monotonic()
         if self.pub_markers.get_subscription_count():
             self.pub_markers.publish(graph_markers(self.pipeline.scene_graph, p["world_frame"], now))
-            self._markers_dirty = False
+            self._markers_dirty = self._skipped["markers"] = False
+        else:
+            self._skipped["markers"] = self._markers_dirty
         self.publish_stats()
         self._changed = False
         self._last_pub = time.monotonic()
 
     def _waiting(self) -> bool:
-        """A subscriber appeared for an output that changed while nobody listened."""
-        return ((self._grid_dirty and self.pub_grid.get_subscription_count() > 0)
-                or (self._cloud_dirty and self.pub_cloud.get_subscription_count() > 0)
-                or (self._markers_dirty and self.pub_markers.get_subscription_count() > 0))
+        """An output was not built for lack of subscribers, and now somebody subscribes."""
+        sk = self._skipped
+        return ((sk["grid"] and self.pub_grid.get_subscription_count() > 0)
+                or (sk["voxels"] and self.pub_cloud.get_subscription_count() > 0)
+                or (sk["markers"] and self.pub_markers.get_subscription_count() > 0))
 
     def stats(self) -> dict:
         return {**self.counts, "sync_dropped": self.sync.dropped, "queued": self._queue.qsize(),
