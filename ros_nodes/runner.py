@@ -1,7 +1,7 @@
-"""``robomem-ros``: start any set of robomem nodes in one process: the perception, query and
-simulator bridge nodes on a SingleThreadedExecutor in a thread of their own (short callbacks; a query
-waits at most one frame's ``observe`` for the memory lock), the memory and planner nodes on a
-MultiThreadedExecutor (the planner's ``planner/ask`` waits for a whole question).
+"""``robomem-ros``: start any set of robomem nodes in one process: the perception and simulator
+bridge nodes on a SingleThreadedExecutor in a thread of their own (their callbacks never block), the
+memory, query and planner nodes on a MultiThreadedExecutor (a query waits for the memory lock, the
+planner's ``planner/ask`` for a whole question).
 
     robomem-ros --nodes bridge,perception,memory,query,planner --ros-args --params-file config/robomem.yaml
 
@@ -20,11 +20,10 @@ from typing import Optional
 from ros_nodes.config import NODE_NAMES, default_config
 
 ORDER = ("perception", "memory", "query", "planner", "bridge")
-#: Nodes spun by one thread of their own: their callbacks are short (sensor input, timers, a query
-#: waiting at most one ``observe`` for the memory lock; the camera images have a 1 s DDS history).
-#: rclpy's MultiThreadedExecutor costs several ms of CPU per camera frame (a thread-pool hand-off and
-#: a rebuilt wait set over every node's entities per message); see docs/benchmarks.md.
-SINGLE_THREADED = ("perception", "query", "bridge")
+#: Nodes spun by one thread of their own: their callbacks are short and never wait (sensor input,
+#: timers). rclpy's MultiThreadedExecutor costs several ms of CPU per camera frame (a thread-pool hand-off
+#: and a rebuilt wait set over every node's entities per message); see docs/benchmarks.md.
+SINGLE_THREADED = ("perception", "bridge")
 #: What ``robomem-ros`` and ``robomem_stack`` start without ``--nodes``.
 STACK_NODES = "perception,memory,query,planner"
 
@@ -71,7 +70,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--nodes", default=STACK_NODES,
                     help=f"comma-separated subset of {','.join(ORDER)} (default: {STACK_NODES})")
     ap.add_argument("--threads", type=int, default=4,
-                    help="threads of the MultiThreadedExecutor (memory and planner nodes)")
+                    help="threads of the MultiThreadedExecutor (memory, query and planner nodes)")
     args = ap.parse_args(own)
     names = [n.strip() for n in args.nodes.split(",") if n.strip()]
     bad = [n for n in names if n not in NODE_NAMES]
