@@ -367,3 +367,39 @@ def test_narrow_corridor_keeps_its_own_room():
     for k in seg.areas:
         if k != hall:
             assert 3 * 4 * 0.85 < seg.areas[k] < 3 * 4 * 1.15
+
+
+def test_room_growth_matches_a_grey_dilation_per_ring():
+    """rooms._grow (one numba pass) labels every cell as growing the seeds by a 4-neighbourhood grey
+    dilation, one ring at a time, would (the largest neighbouring label wins within a ring)."""
+    from scipy import ndimage
+
+    from robomem.scenegraph.rooms import _grow
+
+    def reference(labels, free, max_steps):
+        labels = labels.copy()
+        cross = ndimage.generate_binary_structure(2, 1)
+        for _ in range(max_steps):
+            grown = ndimage.grey_dilation(labels, footprint=cross)
+            new = free & (labels == 0) & (grown > 0)
+            if not new.any():
+                break
+            labels[new] = grown[new]
+        return labels
+
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        H, W = (int(v) for v in rng.integers(1, 40, 2))
+        labels = np.zeros((H, W), np.int32)
+        labels[rng.random((H, W)) < 0.02] = rng.integers(1, 6)
+        free = rng.random((H, W)) < rng.uniform(0.4, 1.0)
+        steps = int(rng.integers(1, 5)) if rng.random() < 0.3 else 10_000
+        out = _grow(labels, free, steps)
+        assert out.dtype == np.int32
+        assert np.array_equal(out, reference(labels, free, steps))
+    # two seeds meeting in a corridor split it in the middle; blocked cells stay unlabelled
+    labels = np.zeros((1, 9), np.int32)
+    labels[0, 0], labels[0, 8] = 1, 2
+    free = np.ones((1, 9), bool)
+    free[0, 4] = False
+    assert _grow(labels, free).tolist() == [[1, 1, 1, 1, 0, 2, 2, 2, 2]]
