@@ -124,3 +124,33 @@ def test_a_move_to_another_shelf_of_the_same_unit_is_a_change(tmp_path):
     with robomem.open(path, readonly=True, perception=None) as st:
         a = st.query(Changes(T0 + 5 * S, t + 5 * S))
         assert [(c["object_id"], c["kind"]) for c in a.value] == [(1, "moved")]
+
+
+def test_open_stays_grow_the_pooled_prior_without_a_rebuild(store):
+    """Objects re-seen in place add no placement rows, only longer open stays: the pooled prior's
+    exposure follows the store clock (Σ over open stays of now − start), so the cached view gives
+    the same prior as a fresh one, and a longer quiet history means a slower prior leave rate."""
+    reader = robomem.open(store, readonly=True, perception=None)
+    try:
+        v = view_of(reader)
+        before = v.belief.global_hazard()
+        n_open = v.belief._totals[2]
+        assert n_open == 40
+        t = T0 + 3 * 86400 * S
+        with LongTermMemory(store) as lt:       # all 40 things re-seen where they were, 3 days later
+            lt.begin_session("day4", t)
+            _ingest(lt, np.arange(1, 41), t + S, np.arange(1, 41)[:, None] * 0.5 * np.ones((1, 3)),
+                    [f"thing{i % 8}" for i in range(1, 41)], np.arange(1, 41) % 3)
+            lt.end_session(t + 10 * S)
+            assert lt.read("SELECT count(*) FROM placements")[0][0] == 40     # no new rows
+        v2 = view_of(reader)
+        assert v2 is v and v.belief._pooled is not None                      # not rebuilt
+        after = v.belief.global_hazard()
+        assert after.b > before.b + 40 * 2.9 * 86400                         # ~3 more days per stay
+        fresh = StoreView(reader)
+        fresh.refresh()
+        assert _pooled(v) == pytest.approx(_pooled(fresh), rel=1e-9)
+        last = t + S
+        assert v.belief.p_still_there(1, "thing1", last, last + 86400 * S) > 0.5
+    finally:
+        reader.close()
