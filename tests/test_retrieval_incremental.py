@@ -154,3 +154,29 @@ def test_open_stays_grow_the_pooled_prior_without_a_rebuild(store):
         assert v.belief.p_still_there(1, "thing1", last, last + 86400 * S) > 0.5
     finally:
         reader.close()
+
+
+def test_a_thing_lost_and_found_again_in_place_under_a_new_id_is_no_change(tmp_path):
+    """Perception lost the wallet (a *disappeared* event) and found it again where it was under a
+    new id: no change. A wallet gone and a key ring new in its place are two changes."""
+    from robomem.observations import EventKind, ObjectEvent
+    from robomem.retrieval import Changes
+    path = tmp_path / "lost.db"
+    with LongTermMemory(path) as lt:
+        lt.begin_session("a", T0)
+        for k in range(2):
+            lt.ingest_arrays(np.array([1, 2, 9]), np.full(3, T0 + (k + 1) * S, np.int64),
+                             np.array([[1.0, 1.0, 0.8], [2.0, 1.0, 0.8], [1.5, 1.0, 0.7]]), ["wallet", "remote", "table"],
+                             receptacle_ids=np.array([9, 9, -1]), room_ids=np.array([1, 1, 1]))
+        lt.end_session(T0 + 10 * S)
+        t = T0 + 86400 * S
+        lt.begin_session("b", t)
+        lt.ingest(events=[ObjectEvent(EventKind.DISAPPEARED, 1, "wallet", t + S, np.array([1.0, 1.0, 0.8])),
+                          ObjectEvent(EventKind.DISAPPEARED, 2, "remote", t + S, np.array([2.0, 1.0, 0.8]))])
+        lt.ingest_arrays(np.array([5, 6]), np.full(2, t + 2 * S, np.int64), np.array([[1.05, 1.0, 0.8], [2.0, 1.0, 0.8]]),
+                         ["wallet", "keys"], receptacle_ids=np.array([9, 9]), room_ids=np.array([1, 1]))
+        lt.end_session(t + 10 * S)
+    with robomem.open(path, readonly=True, perception=None) as st:
+        a = st.query(Changes(T0 + 5 * S, t + 5 * S))
+        assert sorted((c["label"], c["kind"]) for c in a.value) == [("keys", "appeared"), ("remote", "disappeared")]
+        assert all(set(c) == {"object_id", "label", "kind", "before", "after"} for c in a.value)
