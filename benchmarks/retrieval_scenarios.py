@@ -1,9 +1,10 @@
 """Retrieval on generated multi-day scenarios: the generator's questions answered by ``stack.ask``
 (the FIRST answer is scored), and the calibration of the "still there" belief.
 
-Per seed: a house (styles cycle through ``sim.houses.LAYOUT_STYLES``), a multi-day scenario, the
-built-in observation tour rendered with ``EmbeddedSim`` (sightings = objects with >= 10 pixels in
-the instance image). Two perceptions:
+Per seed: a house (styles cycle through ``sim.house_styles.LAYOUT_STYLES``, ``real`` included), a
+multi-day scenario, the built-in observation tour rendered with ``EmbeddedSim`` at ``--size``
+(sightings = objects with >= ``--min-pixels`` pixels in the instance image: 10 for ``gt``, 20 =
+the segmenter's minimum for ``real``). Two perceptions:
 
 * ``gt``: ground-truth perception — every sighting becomes an observation at the logged position,
   labelled with the true category, with its receptacle (the fixture id) and room; furniture is
@@ -11,7 +12,8 @@ the instance image). Two perceptions:
   last stored fixture was seen in that session while the object was not (and truly is not there).
 * ``real``: the robomem perception pipeline (``stack.observe``) on the rendered frames, with an
   octree so that rooms exist. Object ids then differ from the log's: answers are scored by
-  receptacle/fixture *category and room*, counts by number, changes by count.
+  receptacle/fixture *category and room*, counts by number, changes by count (furniture the
+  pipeline reports, e.g. a TV on the TV stand, is not counted against the small-object truth).
 
 Questions (``sim.questions.QuestionGenerator``) are asked at the end of every session from the
 third on; each session's questions are answered right after that session was ingested, with
@@ -24,7 +26,8 @@ position at that moment within 0.3 m of the stored one). Expected calibration er
 width bins; a reliability plot is written with ``--plot``.
 
 Usage: OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/retrieval_scenarios.py [--seeds 0-9]
-       [--days 5] [--perception gt|real] [--per-category 6] [--plot docs/img/reliability.png]
+       [--days 5] [--perception gt|real] [--size 320x240] [--per-category 6]
+       [--plot docs/img/reliability.png] [--jsonl results.jsonl] [--cache DIR]
 """
 from __future__ import annotations
 
