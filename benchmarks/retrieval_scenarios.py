@@ -1,9 +1,10 @@
 """Retrieval on generated multi-day scenarios: the generator's questions answered by ``stack.ask``
 (the FIRST answer is scored), and the calibration of the "still there" belief.
 
-Per seed: a house (styles cycle through ``sim.houses.LAYOUT_STYLES``), a multi-day scenario, the
-built-in observation tour rendered with ``EmbeddedSim`` (sightings = objects with >= 10 pixels in
-the instance image). Two perceptions:
+Per seed: a house (styles cycle through ``sim.house_styles.LAYOUT_STYLES``, ``real`` included), a
+multi-day scenario, the built-in observation tour rendered with ``EmbeddedSim`` at ``--size``
+(sightings = objects with >= ``--min-pixels`` pixels in the instance image: 10 for ``gt``, 20 =
+the segmenter's minimum for ``real``). Two perceptions:
 
 * ``gt``: ground-truth perception — every sighting becomes an observation at the logged position,
   labelled with the true category, with its receptacle (the fixture id) and room; furniture is
@@ -11,7 +12,8 @@ the instance image). Two perceptions:
   last stored fixture was seen in that session while the object was not (and truly is not there).
 * ``real``: the robomem perception pipeline (``stack.observe``) on the rendered frames, with an
   octree so that rooms exist. Object ids then differ from the log's: answers are scored by
-  receptacle/fixture *category and room*, counts by number, changes by count.
+  receptacle/fixture *category and room*, counts by number, changes by count (furniture the
+  pipeline reports, e.g. a TV on the TV stand, is not counted against the small-object truth).
 
 Questions (``sim.questions.QuestionGenerator``) are asked at the end of every session from the
 third on; each session's questions are answered right after that session was ingested, with
@@ -24,7 +26,8 @@ position at that moment within 0.3 m of the stored one). Expected calibration er
 width bins; a reliability plot is written with ``--plot``.
 
 Usage: OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/retrieval_scenarios.py [--seeds 0-9]
-       [--days 5] [--perception gt|real] [--per-category 6] [--plot docs/img/reliability.png]
+       [--days 5] [--perception gt|real] [--size 320x240] [--per-category 6]
+       [--plot docs/img/reliability.png] [--jsonl results.jsonl] [--cache DIR]
 """
 from __future__ import annotations
 
@@ -47,15 +50,17 @@ import robomem  # noqa: E402
 import sim  # noqa: E402
 from robomem.observations import EventKind, ObjectEvent, ObjectObservation  # noqa: E402
 from robomem.scenegraph import SceneGraph  # noqa: E402
-from sim.houses import LAYOUT_STYLES  # noqa: E402
+from sim.house_styles import LAYOUT_STYLES  # noqa: E402
 from sim.questions import QuestionGenerator  # noqa: E402
 from sim.scenario import Scenario, ScenarioConfig  # noqa: E402
 
 NS = 10**9
 
 
-def render_tour(seed: int, days: int, width: int = 160, height: int = 120, views_per_room: int = 8, keep_frames=False):
-    """Scenario + the rendered tour. Returns (scenario, per-session list of (stamp, pose, seen ids[, frame]))."""
+def render_tour(seed: int, days: int, width: int = 160, height: int = 120, views_per_room: int = 8, keep_frames=False,
+                min_pixels: int = 10):
+    """Scenario + the rendered tour. Returns (scenario, per-session list of (stamp, pose, seen ids[, frame])).
+    A sighting is an instance with at least ``min_pixels`` pixels in a frame."""
     style = LAYOUT_STYLES[seed % len(LAYOUT_STYLES)]
     scene = sim.generate_house(seed=seed, style=style)
     scenario = Scenario(scene, ScenarioConfig(days=days, seed=seed))
@@ -63,8 +68,8 @@ def render_tour(seed: int, days: int, width: int = 160, height: int = 120, views
     tours = []
     for k in range(len(scenario.log.sessions)):
         rows = []
-        for frame in scenario.session_frames(k, env, views_per_room=views_per_room):
-            seen = scenario.log.record_frame(frame)
+        for frame in scenario.session_frames(k, env, views_per_room=views_per_room, min_pixels=min_pixels):
+            seen = scenario.log.record_frame(frame, min_pixels)
             rows.append((frame.stamp_ns, frame.T_world_camera.copy(), seen, frame if keep_frames else None))
         tours.append(rows)
     return scenario, style, tours
@@ -215,12 +220,14 @@ def score(q, a, stack, log, perception: str) -> tuple[bool, str]:
     if cat == "receptacle_contents":
         if perception == "gt":
             return sorted(x["object_id"] for x in v) == ans["object_ids"], f"{sorted(x['object_id'] for x in v)} truth {ans['object_ids']}"
-        return collections.Counter(x["label"] for x in v) == collections.Counter(ans["categories"]), str([x["label"] for x in v])
+        got = [x["label"] for x in v if not _furniture(x["label"])]   # the truth lists small objects only
+        return collections.Counter(got) == collections.Counter(ans["categories"]), str(got)
     if cat == "changes":
         truth = sorted(c["object_id"] for c in ans["changes"])
         if perception == "gt":
             return sorted(c["object_id"] for c in v) == truth, f"{[(c['object_id'], c['kind']) for c in v]} truth {[(c['object_id'], c['kind']) for c in ans['changes']]}"
-        return len(v) == len(truth), f"{len(v)} vs {len(truth)}"
+        got = [c for c in v if not _furniture(c["label"])]
+        return len(got) == len(truth), f"{[(c['label'], c['kind']) for c in got]} vs {[(c['category'], c['kind']) for c in ans['changes']]}"
     if cat == "count_in_room":
         return v["count"] == ans["count"], str(v["count"])
     if cat == "nearest":
@@ -232,6 +239,13 @@ def score(q, a, stack, log, perception: str) -> tuple[bool, str]:
             return v["room_id"] == rid[ans["room"]], str(v)
         return (v["room_name"] or "").replace(" ", "_") == ans["room_type"], str(v)
     return False, "unknown category"
+
+
+def _furniture(label: str) -> bool:
+    """Is ``label`` a furniture category of the simulator (real perception reports furniture too,
+    e.g. a TV on the TV stand; the generator's truth lists only small objects)?"""
+    info = sim.CATEGORIES.get(str(label).replace(" ", "_"))
+    return info is not None and info.kind != "object"
 
 
 def calibration_pairs(stack, log, t_ns: int) -> list[tuple[float, int]]:
@@ -270,23 +284,26 @@ class _Logged:
         self.log = log
 
 
-def cached_tour(seed: int, days: int, cache: Path | None, keep_frames: bool):
+def cached_tour(seed: int, days: int, cache: Path | None, keep_frames: bool, width: int = 160, height: int = 120,
+                min_pixels: int = 10):
     """render_tour, pickled under ``cache`` (GT runs only need the log and the sightings)."""
     import pickle
-    f = None if cache is None or keep_frames else Path(cache) / f"tour-{seed}-{days}.pkl"
+    style = LAYOUT_STYLES[seed % len(LAYOUT_STYLES)]
+    f = None if cache is None or keep_frames else Path(cache) / f"tour-{seed}-{style}-{days}-{width}x{height}-{min_pixels}.pkl"
     if f is not None and f.exists():
         log, style, tours = pickle.loads(f.read_bytes())
         return _Logged(log), style, tours
-    scenario, style, tours = render_tour(seed, days, keep_frames=keep_frames)
+    scenario, style, tours = render_tour(seed, days, width, height, keep_frames=keep_frames, min_pixels=min_pixels)
     if f is not None:
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_bytes(pickle.dumps((scenario.log, style, tours)))
     return scenario, style, tours
 
 
-def run_seed(seed: int, days: int, per_category: int, perception: str, tmp: Path, cache=None) -> dict:
+def run_seed(seed: int, days: int, per_category: int, perception: str, tmp: Path, cache=None, width: int = 160,
+             height: int = 120, min_pixels: int = 10, jsonl=None) -> dict:
     t0 = time.perf_counter()
-    scenario, style, tours = cached_tour(seed, days, cache, keep_frames=perception == "real")
+    scenario, style, tours = cached_tour(seed, days, cache, perception == "real", width, height, min_pixels)
     log = scenario.log
     t_render = time.perf_counter() - t0
     n = len(log.sessions)
@@ -318,9 +335,14 @@ def run_seed(seed: int, days: int, per_category: int, perception: str, tmp: Path
             for q in by_session.get(k, []):
                 a = stack.ask(q.question, now_ns=q.asked_at_ns)
                 ok, why = score(q, a, stack, log, perception)
-                results.append({"seed": seed, "category": q.category, "question": q.question, "right": bool(ok),
-                                "answerable": answerable(q, log) or why == "never observed -> dont_know",
-                                "why": why, "kind": a.kind, "query": a.to_dict()["query"]})
+                row = {"seed": seed, "style": style, "category": q.category, "question": q.question, "right": bool(ok),
+                       "answerable": answerable(q, log) or why == "never observed -> dont_know",
+                       "why": why, "kind": a.kind, "query": a.to_dict()["query"], "text": a.text,
+                       "truth": q.structured.get("answer")}
+                results.append(row)
+                if jsonl is not None:
+                    jsonl.write(json.dumps(row, default=str) + "\n")
+                    jsonl.flush()
     return {"seed": seed, "style": style, "results": results, "pairs": pairs, "render_s": t_render,
             "total_s": time.perf_counter() - t0}
 
@@ -335,13 +357,21 @@ def main() -> None:
     ap.add_argument("--json", default=None)
     ap.add_argument("--show-wrong", type=int, default=0)
     ap.add_argument("--cache", default=None, help="directory to keep rendered tours (GT runs)")
+    ap.add_argument("--size", default="160x120", help="rendered frame size WxH")
+    ap.add_argument("--min-pixels", type=int, default=None,
+                    help="pixels of an instance for a sighting (default 10 for gt, 20 = the segmenter's for real)")
+    ap.add_argument("--jsonl", default=None, help="append every scored question here as it is answered")
     args = ap.parse_args()
+    width, height = (int(x) for x in args.size.lower().split("x"))
+    min_pixels = args.min_pixels if args.min_pixels is not None else (10 if args.perception == "gt" else 20)
+    jsonl = open(args.jsonl, "a") if args.jsonl else None
     a, _, b = args.seeds.partition("-")
     seeds = list(range(int(a), int(b or a) + 1))
     runs = []
     with tempfile.TemporaryDirectory() as d:
         for s in seeds:
-            r = run_seed(s, args.days, args.per_category, args.perception, Path(d), args.cache)
+            r = run_seed(s, args.days, args.per_category, args.perception, Path(d), args.cache, width, height,
+                         min_pixels, jsonl)
             ok = sum(x["right"] for x in r["results"])
             print(f"seed {s} ({r['style']}): {ok}/{len(r['results'])} right, {len(r['pairs'])} belief pairs, "
                   f"{r['total_s']:.1f} s", flush=True)

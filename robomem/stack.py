@@ -264,9 +264,24 @@ class MemoryStack:
         T = frame.T_world_camera
         if room_id is None:
             room_id = self._room_of(T[:3, 3])
-        self.record(frame.stamp_ns, result.observations, result.events, robot_position=T[:3, 3],
+        self.record(frame.stamp_ns, result.observations, result.events + self._retired(result), robot_position=T[:3, 3],
                     robot_yaw=math.atan2(T[1, 2], T[0, 2]), robot_room=room_id, image=frame.rgb)
         return result
+
+    def _retired(self, result) -> list:
+        """A *disappeared* event for every stored id that perception folded into another object in
+        this frame (a duplicate, or a provisional object found to be an older one moved): its
+        place is closed, so it is not reported as a second object; the kept id carries on."""
+        out = []
+        for gone, kept in result.merged.items():
+            if gone == kept or not (gone in self._pending_ids or self.long_term.knows_object(gone)):
+                continue
+            obj = self.perception.tracker.objects.get(kept)
+            pl = self.long_term.current_placement(gone)
+            pos = pl.position if pl is not None else (obj.centroid if obj is not None else np.zeros(3))
+            label = pl.label if pl is not None else (obj.label if obj is not None else "object")
+            out.append(ObjectEvent(EventKind.DISAPPEARED, gone, label, result.stamp_ns, np.asarray(pos, float)))
+        return out
 
     def _note_structure(self) -> bool:
         """Mark the stored rooms stale when perception (re)segmented rooms; True if it did."""

@@ -489,3 +489,31 @@ def test_a_mostly_hidden_object_gives_no_evidence_it_is_gone():
     assert vis(wall) is Visibility.OCCLUDED
     assert vis(np.full((60, 80), 6.0)) is Visibility.SEEN_THROUGH
     assert vis(np.full((60, 80), 3.0)) is Visibility.CONSISTENT
+
+
+def test_a_fold_reaches_the_memory_store(tmp_path):
+    """The mug turns up on the sofa under a provisional id, then its old place on the table is
+    seen empty: perception folds the provisional id into the old one. The store follows: the old
+    id is placed on the sofa (a new placement), the provisional id is closed (reported in
+    ``FrameResult.merged``), so the store answers one mug, on the sofa, under the old id."""
+    import robomem
+    with robomem.open(tmp_path / "fold.db", perception=PerceptionPipeline()) as stack:
+        stack.begin_session("one", T0)
+        for f in sweep(scene_objects() + room_boxes(), T0):
+            stack.observe(f)
+        stack.end_session(T0 + 60 * 10**9)
+        mug = next(a["id"] for a in stack.perception.scene_graph.objects() if a["label"] == "mug")
+        b2 = _moved_scene()
+        t1 = T0 + 3600 * 10**9
+        stack.begin_session("two", t1)
+        at_sofa = stack.observe(render(b2, camera_pose(4.0, 2.5, 1.2, 1.07, -0.35), t1))
+        provisional = next(e.object_id for e in at_sofa.events if e.label == "mug")
+        at_table = stack.observe(render(b2, camera_pose(0.8, 2.5, 1.2, -0.61, -0.35), t1 + 10**8))
+        assert at_table.merged == {provisional: mug}
+        stack.end_session(t1 + 60 * 10**9)
+        a = stack.where_is_object(mug)
+        assert a is not None and a.current
+        np.testing.assert_allclose(a.position, [4.845, 4.045, 0.9], atol=0.05)
+        gone = stack.where_is_object(provisional)
+        assert gone is None or not gone.current
+        assert [x.object_id for x in stack.where_is("mug") if x.current] == [mug]

@@ -124,3 +124,59 @@ def test_a_move_to_another_shelf_of_the_same_unit_is_a_change(tmp_path):
     with robomem.open(path, readonly=True, perception=None) as st:
         a = st.query(Changes(T0 + 5 * S, t + 5 * S))
         assert [(c["object_id"], c["kind"]) for c in a.value] == [(1, "moved")]
+
+
+def test_open_stays_grow_the_pooled_prior_without_a_rebuild(store):
+    """Objects re-seen in place add no placement rows, only longer open stays: the pooled prior's
+    exposure follows the store clock (Σ over open stays of now − start), so the cached view gives
+    the same prior as a fresh one, and a longer quiet history means a slower prior leave rate."""
+    reader = robomem.open(store, readonly=True, perception=None)
+    try:
+        v = view_of(reader)
+        before = v.belief.global_hazard()
+        n_open = v.belief._totals[2]
+        assert n_open == 40
+        t = T0 + 3 * 86400 * S
+        with LongTermMemory(store) as lt:       # all 40 things re-seen where they were, 3 days later
+            lt.begin_session("day4", t)
+            _ingest(lt, np.arange(1, 41), t + S, np.arange(1, 41)[:, None] * 0.5 * np.ones((1, 3)),
+                    [f"thing{i % 8}" for i in range(1, 41)], np.arange(1, 41) % 3)
+            lt.end_session(t + 10 * S)
+            assert lt.read("SELECT count(*) FROM placements")[0][0] == 40     # no new rows
+        v2 = view_of(reader)
+        assert v2 is v and v.belief._pooled is not None                      # not rebuilt
+        after = v.belief.global_hazard()
+        assert after.b > before.b + 40 * 2.9 * 86400                         # ~3 more days per stay
+        fresh = StoreView(reader)
+        fresh.refresh()
+        assert _pooled(v) == pytest.approx(_pooled(fresh), rel=1e-9)
+        last = t + S
+        assert v.belief.p_still_there(1, "thing1", last, last + 86400 * S) > 0.5
+    finally:
+        reader.close()
+
+
+def test_a_thing_lost_and_found_again_in_place_under_a_new_id_is_no_change(tmp_path):
+    """Perception lost the wallet (a *disappeared* event) and found it again where it was under a
+    new id: no change. A wallet gone and a key ring new in its place are two changes."""
+    from robomem.observations import EventKind, ObjectEvent
+    from robomem.retrieval import Changes
+    path = tmp_path / "lost.db"
+    with LongTermMemory(path) as lt:
+        lt.begin_session("a", T0)
+        for k in range(2):
+            lt.ingest_arrays(np.array([1, 2, 9]), np.full(3, T0 + (k + 1) * S, np.int64),
+                             np.array([[1.0, 1.0, 0.8], [2.0, 1.0, 0.8], [1.5, 1.0, 0.7]]), ["wallet", "remote", "table"],
+                             receptacle_ids=np.array([9, 9, -1]), room_ids=np.array([1, 1, 1]))
+        lt.end_session(T0 + 10 * S)
+        t = T0 + 86400 * S
+        lt.begin_session("b", t)
+        lt.ingest(events=[ObjectEvent(EventKind.DISAPPEARED, 1, "wallet", t + S, np.array([1.0, 1.0, 0.8])),
+                          ObjectEvent(EventKind.DISAPPEARED, 2, "remote", t + S, np.array([2.0, 1.0, 0.8]))])
+        lt.ingest_arrays(np.array([5, 6]), np.full(2, t + 2 * S, np.int64), np.array([[1.05, 1.0, 0.8], [2.0, 1.0, 0.8]]),
+                         ["wallet", "keys"], receptacle_ids=np.array([9, 9]), room_ids=np.array([1, 1]))
+        lt.end_session(t + 10 * S)
+    with robomem.open(path, readonly=True, perception=None) as st:
+        a = st.query(Changes(T0 + 5 * S, t + 5 * S))
+        assert sorted((c["label"], c["kind"]) for c in a.value) == [("keys", "appeared"), ("remote", "disappeared")]
+        assert all(set(c) == {"object_id", "label", "kind", "before", "after"} for c in a.value)

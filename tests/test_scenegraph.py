@@ -125,11 +125,14 @@ def test_relations_on_in_near_in_room():
     _obj(g, 6, "book", (3.05, 0.2, 0.9), (3.3, 0.36, 1.13))      # inside the shelf volume
     _obj(g, 7, "chair", (1.3, 0, 0), (1.8, 0.5, 0.9))            # next to the table, on the floor
     _obj(g, 8, "lamp", (0.3, 0.3, 1.6), (0.5, 0.5, 1.9))          # hanging far above the table: not on it
+    _obj(g, 9, "phone", (0.9, 0.05, 0.75), (1.05, 0.13, 0.76))    # lying flat on the table
+    _obj(g, 10, "glasses", (0.95, 0.04, 0.755), (1.1, 0.1, 0.79))  # partly over the phone: on the table
     update_object_relations(g)
     rel = {a["id"]: (a["relation"], a["receptacle"]) for a in g.objects()}
     assert rel[2] == ("on", 1)
     assert rel[3] == ("on", 1)
     assert rel[4] == ("on", 3)
+    assert rel[9] == ("on", 1) and rel[10] == ("on", 1)
     assert rel[6] == ("in", 5)
     assert rel[1] == (None, None) and rel[7] == (None, None) and rel[8] == (None, None)
     near = {(u, v) for u, v, _ in g.edges("near")}
@@ -138,7 +141,7 @@ def test_relations_on_in_near_in_room():
     add_rooms(g, segment_rooms(grid_from_walls((4, 2), outer_walls(4, 2))))
     update_object_relations(g)
     assert all(a["room"] == 1 for a in g.objects())
-    assert len(g.edges("in_room")) == 8
+    assert len(g.edges("in_room")) == 10
 
 
 # ----------------------------------------------------------------------------- rooms

@@ -8,7 +8,7 @@ from typing import Optional
 import numpy as np
 
 from robomem.frame import Frame
-from robomem.observations import ObjectEvent, ObjectObservation
+from robomem.observations import EventKind, ObjectEvent, ObjectObservation
 from robomem.perception.segments import extract_segments
 from robomem.perception.tracker import DISAPPEARED, ObjectTracker, StaleFrameError, TrackedObject
 from robomem.scenegraph.graph import SceneGraph, node_id
@@ -27,7 +27,9 @@ class FrameResult:
     stamp_ns: int
     num_segments: int = 0
     skipped: list[str] = field(default_factory=list)   # why (parts of) the frame were not used
-    merged: dict = field(default_factory=dict)         # duplicate id -> id it was folded into
+    #: id -> id it was folded into, this frame: duplicates merged, and provisional objects found to
+    #: be an older object moved (the older id is kept); the folded ids are not used again
+    merged: dict = field(default_factory=dict)
 
 
 class PerceptionPipeline:
@@ -63,6 +65,7 @@ class PerceptionPipeline:
         self.floor_z = floor_z
         self.notch_radius = float(notch_radius)   # rooms.fill_room_notches after segmentation (0 = off)
         self.frames_processed = 0
+        self._reported_aliases: set = set()      # tracker aliases already reported in FrameResult.merged
         #: number of room/place (re)segmentations so far (a consumer can tell when rooms changed)
         self.structure_version = 0
 
@@ -103,8 +106,25 @@ class PerceptionPipeline:
             by_object.setdefault(o.object_id, []).append(s)
         observations = [self._observation(self.tracker.objects[oid], segs, frame.stamp_ns)
                         for oid, segs in by_object.items() if oid in self.tracker.objects]
+        # An object found moved by a fold (its provisional twin, seen at the new place earlier,
+        # became an alias) is reported at its new place in this frame, so a consumer keeping one
+        # place per object (the memory store) learns of the move under the kept id.
+        for e in upd.events:
+            o = self.tracker.objects.get(e.object_id)
+            if e.kind == EventKind.MOVED and e.object_id not in by_object and o is not None:
+                observations.append(self._observation(o, [], frame.stamp_ns))
+                by_object[e.object_id] = []
         events = [self._annotate(e) for e in upd.events]
-        return FrameResult(observations, events, frame.stamp_ns, len(segments), skipped, dict(upd.merged))
+        return FrameResult(observations, events, frame.stamp_ns, len(segments), skipped, self._new_merges(upd.merged))
+
+    def _new_merges(self, merged: dict) -> dict:
+        """This frame's duplicates and folds (tracker aliases not reported before), resolved to the
+        id kept now."""
+        out = {int(k): int(v) for k, v in merged.items()}
+        for k in self.tracker.aliases.keys() - self._reported_aliases:
+            out[int(k)] = int(self.tracker.resolve(k))
+        self._reported_aliases.update(out)
+        return out
 
     # -- graph --------------------------------------------------------------------------------
     def _update_graph(self, upd) -> None:
@@ -150,6 +170,12 @@ class PerceptionPipeline:
     def _observation(self, o: TrackedObject, segs: list, stamp: int) -> ObjectObservation:
         # One observation per object and frame, even when several segments (pieces) matched it.
         a = self.scene_graph.get_object(o.object_id) or {}
+        if not segs:        # not seen in this frame (moved by a fold): its fused geometry only
+            return ObjectObservation(
+                object_id=o.object_id, label=o.label, stamp_ns=stamp, position=o.centroid.copy(),
+                bbox_min=o.bbox_min.copy(), bbox_max=o.bbox_max.copy(), confidence=1.0,
+                room_id=a.get("room"), receptacle_id=a.get("receptacle"), color=o.color, num_points=0,
+                attributes={"relation": a.get("relation"), "state": a.get("state")})
         big = max(segs, key=lambda s: s.num_pixels)
         return ObjectObservation(
             object_id=o.object_id, label=o.label, stamp_ns=stamp, position=o.centroid.copy(),

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 NS = 1_000_000_000
 DAY_S = 86_400.0
@@ -56,8 +56,10 @@ class Hazard:
 
 
 _PER_OBJECT = (
-    "SELECT object_id, count(*) - 1 + max(cc), sum(t_end - t_start), sum(CASE WHEN g > 0 THEN g ELSE 0 END) "
+    "SELECT object_id, count(*) - 1 + max(cc), sum(t_end - t_start), sum(CASE WHEN g > 0 THEN g ELSE 0 END), "
+    "max(CASE WHEN op THEN t_start END), sum(CASE WHEN op THEN t_end - t_start ELSE 0 END) "
     "FROM (SELECT p.object_id, p.t_start, p.t_end, (p.closed = 1 AND p.id = o.current_placement) AS cc, "
+    "(p.closed = 0 AND p.id = o.current_placement) AS op, "
     "lead(p.t_start) OVER (PARTITION BY p.object_id ORDER BY p.t_start) - p.t_end AS g "
     "FROM placements p JOIN objects o ON o.id = p.object_id {where}) GROUP BY object_id")
 
@@ -70,8 +72,11 @@ class BeliefModel:
     object_prior_moves = 3.0
     p_after_miss = 0.05
 
-    def __init__(self, long_term) -> None:
+    def __init__(self, long_term, clock: Optional[Callable[[], Optional[int]]] = None) -> None:
         self.lt = long_term
+        #: the store clock (ns), for the open stays' exposure in the pooled prior; None: the
+        #: open stays count up to their last sighting only
+        self.clock = clock
         self._lock = threading.Lock()
         self.reset()
 
@@ -79,50 +84,80 @@ class BeliefModel:
         """Forget the per-label rates (and the pooled prior unless ``keep_prior``)."""
         if not keep_prior:
             self._global: Optional[Hazard] = None
-            self._pooled: Optional[dict] = None      # object id -> (moves, exposure s), whole store
-            self._totals = [0.0, 0.0]
+            # object id -> (moves, exposure s, open stay's start s or None, open stay's observed s)
+            self._pooled: Optional[dict] = None
+            # moves, exposure of the closed stays (s), number of open stays, sum of their starts (s),
+            # sum of their observed durations (s)
+            self._totals = [0.0, 0.0, 0.0, 0.0, 0.0]
         self._by_label: dict[str, tuple[Hazard, dict]] = {}
 
     def changed(self, object_ids) -> None:
         """The store changed: forget the per-label rates (one indexed query each when next
         needed) and fold the objects ``object_ids`` (those with new placements or events) into the
-        pooled prior incrementally, instead of rescanning every placement."""
+        pooled prior incrementally, instead of rescanning every placement. The open stays of the
+        other objects (re-seen in place, or not) grow with the store clock: their exposure is
+        counted at query time from their start times, so it needs no rescan either."""
         with self._lock:
             self._by_label = {}
-            if self._pooled is None or not object_ids:
+            if self._pooled is None:
                 return
-            ids = sorted(int(i) for i in object_ids)
+            ids = sorted(int(i) for i in object_ids or ())
             for k in range(0, len(ids), 500):
                 chunk = ids[k:k + 500]
                 fresh = self._per_object(f"WHERE p.object_id IN ({','.join('?' * len(chunk))})", tuple(chunk))
                 for oid in chunk:
-                    m0, e0 = self._pooled.get(oid, (0.0, 0.0))
-                    m1, e1 = fresh.get(oid, (0.0, 0.0))
-                    self._totals[0] += m1 - m0
-                    self._totals[1] += e1 - e0
+                    self._fold(self._pooled.get(oid), -1.0)
+                    self._fold(fresh.get(oid), 1.0)
                     if oid in fresh:
                         self._pooled[oid] = fresh[oid]
                     else:
                         self._pooled.pop(oid, None)
-            self._global = self._prior(*self._totals)
+            self._global = None
+
+    def _fold(self, row, sign: float) -> None:
+        if row is None:
+            return
+        moves, exposure, open_start, open_obs = row
+        t = self._totals
+        t[0] += sign * moves
+        t[1] += sign * (exposure - open_obs)
+        t[4] += sign * open_obs
+        if open_start is not None:
+            t[2] += sign
+            t[3] += sign * open_start
 
     def _prior(self, moves: float, exposure_s: float) -> Hazard:
         lam0 = (max(moves, 0.0) + 1.0) / (max(exposure_s, 0.0) + DAY_S)
         return Hazard(self.prior_moves, self.prior_moves / lam0)
 
     def _per_object(self, where: str, params: tuple) -> dict:
-        """object id -> (moves, exposure seconds) for the placements selected by ``where``."""
+        """object id -> (moves, exposure s, open stay's start s or None, open stay's observed s)
+        for the placements selected by ``where``. Exposure counts every stay up to its last
+        sighting (the open one too) plus half of each gap that ended in a move."""
         out = {}
-        for oid, moves, observed, gaps in self.lt.read(_PER_OBJECT.format(where=where), params):
-            out[oid] = (float(moves), (float(observed) + float(gaps) / 2.0) / NS)
+        for oid, moves, observed, gaps, open_start, open_obs in self.lt.read(_PER_OBJECT.format(where=where), params):
+            out[oid] = (float(moves), (float(observed) + float(gaps) / 2.0) / NS,
+                        None if open_start is None else float(open_start) / NS, float(open_obs or 0) / NS)
         return out
+
+    def _pooled_exposure(self) -> float:
+        """Closed stays' exposure plus every open stay up to the store clock (Σ (now − start), from
+        the count and the sum of starts: O(1)); without a clock, up to their last sightings."""
+        moves, closed, n_open, sum_start, open_obs = self._totals
+        now = self.clock() if self.clock is not None else None
+        if now is None:
+            return closed + open_obs
+        return closed + max(open_obs, n_open * (now / NS) - sum_start)
 
     def global_hazard(self) -> Hazard:
         with self._lock:
             if self._global is None:
-                self._pooled = self._per_object("", ())
-                self._totals = [sum(v[0] for v in self._pooled.values()), sum(v[1] for v in self._pooled.values())]
-                self._global = self._prior(*self._totals)
+                if self._pooled is None:
+                    self._pooled = self._per_object("", ())
+                    self._totals = [0.0, 0.0, 0.0, 0.0, 0.0]
+                    for row in self._pooled.values():
+                        self._fold(row, 1.0)
+                self._global = self._prior(self._totals[0], self._pooled_exposure())
             return self._global
 
     def _label(self, label: str) -> tuple[Hazard, dict]:
@@ -142,7 +177,7 @@ class BeliefModel:
 
     def object_hazard(self, object_id: int, label: str) -> Hazard:
         h, per = self._label(label)
-        m, e = per.get(int(object_id), (0.0, 0.0))
+        m, e = per.get(int(object_id), (0.0, 0.0))[:2]
         return h.updated(m, e, weight=self.object_prior_moves)
 
     def p_still_there_many(self, items, now_ns: int) -> list[float]:
@@ -158,7 +193,7 @@ class BeliefModel:
             if hit is None:
                 hit = rates[label] = self._label(label)
             h, per = hit
-            m, e = per.get(int(oid), (0.0, 0.0))
+            m, e = per.get(int(oid), (0.0, 0.0))[:2]
             a, b = w + m, h.b * w / h.a + e
             dt = max(0.0, (now_ns - seen) / NS)
             out.append(float(math.exp(-a * math.log1p(dt / b))))

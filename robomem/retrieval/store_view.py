@@ -57,7 +57,7 @@ class StoreView:
     def __init__(self, stack) -> None:
         self.stack = stack
         self.lt = stack.long_term
-        self.belief = BeliefModel(self.lt)
+        self.belief = BeliefModel(self.lt, clock=self.now_ns)
         self._key = None
         self._lock = threading.Lock()
         self._cache: dict = {}

@@ -11,6 +11,10 @@ import numpy as np
 from robomem.scenegraph.graph import SceneGraph, node_id
 
 
+#: metres: supports whose tops are this close in height count as one surface (the widest carries)
+FLAT_SUPPORT_DZ = 0.03
+
+
 def support_matrix(bmin: np.ndarray, bmax: np.ndarray, *, below_tol: float = 0.06, above_tol: float = 0.06,
                    min_xy_overlap: float = 0.5) -> np.ndarray:
     """(N, N) bool: ``S[i, j]`` = object i rests on object j: i's bottom within ``below_tol`` below /
@@ -91,12 +95,16 @@ def update_object_relations(graph: SceneGraph, *, near_gap: float = 0.4, below_t
         gap = box_gap(bmin, bmax)
         top = bmax[:, 2]
         vol = np.prod(bmax - bmin, axis=1)
+        footprint = np.prod(bmax[:, :2] - bmin[:, :2], axis=1)
         for i in np.flatnonzero(S.any(axis=1) | C.any(axis=1)):
             nid, a = objs[i]
             sup = np.flatnonzero(S[i])
             if len(sup):
-                # The highest support surface carries the object (a book on a box on a table is on the box).
-                j = sup[np.argmax(top[sup])]
+                # The highest support surface carries the object (a book on a box on a table is on
+                # the box); supports level with it (tops within FLAT_SUPPORT_DZ, e.g. a phone lying
+                # flat on the nightstand next to the glasses) go to the widest one (the nightstand).
+                level = sup[top[sup] >= top[sup].max() - FLAT_SUPPORT_DZ]
+                j = level[np.argmax(footprint[level])]
                 rel = "on"
             else:
                 cont = np.flatnonzero(C[i])
