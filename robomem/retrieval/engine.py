@@ -31,13 +31,16 @@ class _Ctx:
         self.now = int(now_ns) if now_ns is not None else clock
         self.clock = clock
         self.relaxed: Optional[str] = None     # set when a description had to be dropped
+        self._names: dict = {}                 # object id -> label as said (receptacles named in answers)
 
     # ------------------------------------------------------------------ naming
     def label_of(self, oid: Optional[int]) -> Optional[str]:
         if oid is None:
             return None
-        info = self.v.objects_info([oid])
-        return info[oid][0].replace("_", " ") if oid in info else None
+        if oid not in self._names:
+            info = self.v.objects_info([oid], attributes=False)
+            self._names[oid] = info[oid][0].replace("_", " ") if oid in info else None
+        return self._names[oid]
 
     def place_text(self, p: Placement) -> str:
         parts = []
@@ -172,33 +175,27 @@ class _Ctx:
         if not ps:
             return []
         t = self.now if t_ns is None else t_ns
-        ids = [p.object_id for p in ps]
-        info = self.v.objects_info(ids, attributes=False)
-        missed = self.v.last_missed(ids, before_ns=t)
-        # a current placement is the object's latest: its end is the last sighting
-        seen = {} if all(p.current or p.placement_id < 0 for p in ps) else self.v.last_seen(ids)
+        seen = self.v.objects_seen([p.object_id for p in ps], t)   # label, first, last seen, last missed
         rows = []
         for p in ps:
-            label, _, first = info.get(p.object_id, (p.label, {}, p.t_start_ns))
-            m = missed.get(p.object_id)
-            rows.append((p, label, first, m))
+            label, first, last, m = seen.get(p.object_id) or (p.label, p.t_start_ns, None, None)
+            rows.append((p, label, first, m, p.t_end_ns if last is None or last < p.t_end_ns else last))
         probs = self.v.belief.p_still_there_many(
             [(p.object_id, label, p.t_end_ns, m if (m is not None and m >= p.t_start_ns) else None)
-             for p, label, _, m in rows if p.t_end_ns < t], t)
+             for p, label, _, m, _ in rows if p.t_end_ns < t], t)
         args, k = [], 0
-        for p, label, first, m in rows:
+        for p, label, first, m, last in rows:
             if p.t_end_ns >= t:
                 prob = 1.0
             else:
                 prob, k = probs[k], k + 1
             x, y, z = p.position.tolist()
-            args.append([p.object_id, label, (x, y, z), p.room_id, p.receptacle_id,
-                         first, max(seen.get(p.object_id) or p.t_end_ns, p.t_end_ns), m, p.t_start_ns,
+            args.append([p.object_id, label, (x, y, z), p.room_id, p.receptacle_id, first, last, m, p.t_start_ns,
                          round(prob, 4), (), "short-term" if p.placement_id < 0 else "long-term"])
         args.sort(key=lambda a: (-a[9], -(a[6] or 0)))       # most likely first, then most recently seen
         for a in args[:MAX_EVIDENCE_KEYFRAMES]:
             a[10] = tuple(kf.keyframe_id for kf in self.stack.long_term.keyframes(object_id=a[0])[:3])
-        return [Evidence(*a) for a in args]
+        return [Evidence._from_values(a) for a in args]
 
 
 def _volume(attrs: dict) -> Optional[float]:
@@ -300,9 +297,14 @@ def _scope_filter(ctx: _Ctx, room, receptacle: Optional[Target]):
     return (lambda p: True), ""
 
 
-def _state_at(ctx: _Ctx, ids: list[int], t: int) -> dict:
-    """object id -> placement it was (believed) at at ``t``; objects known gone at ``t`` left out."""
-    ps = {p.object_id: p for p in ctx.v.at(None, t, ids)}
+def _state_at(ctx: _Ctx, ids: list[int], t: int, known: Optional[dict] = None) -> dict:
+    """object id -> placement it was (believed) at at ``t``; objects known gone at ``t`` left out.
+    ``known``: placements at ``t`` already looked up (object id -> placement)."""
+    known = known or {}
+    ps = dict(known)
+    rest = [i for i in ids if i not in known]
+    if rest:
+        ps.update((p.object_id, p) for p in ctx.v.at(None, t, rest))
     missed = ctx.v.last_missed(list(ps), before_ns=t)
     return {o: p for o, p in ps.items() if not (not p.current and missed.get(o) is not None
                                                   and missed[o] >= p.t_end_ns and p.t_end_ns <= t)}
@@ -313,16 +315,24 @@ def _contents(ctx: _Ctx, q: Contents) -> Answer:
     pred, why = _scope_filter(ctx, q.room, q.receptacle)
     if pred is None:
         return dont_know(q, why)
-    box = _scope_box(ctx, q.room, q.receptacle)
-    ids = ctx.v.ids_in_box(box, t - LOOKBACK_NS, t) if box is not None else []
-    state = _state_at(ctx, ids, t)
-    ps = [p for p in state.values() if pred(p)]
+    known = _in_scope_at(ctx, q.room, q.receptacle, t, t - LOOKBACK_NS)
+    ps = [p for p in _state_at(ctx, list(known), t, known).values() if pred(p)]
     ev = ctx.evidence(ps, t)
     where = f"in the {q.room}" if q.room is not None else f"on the {q.receptacle.label or q.receptacle.object_id}"
     names = [e.label.replace("_", " ") for e in ev]
     text = f"{where[0].upper()}{where[1:]}: " + (", ".join(names) if names else "nothing I know of") + "."
     conf = float(np.prod([e.p_still_there for e in ev])) if ev else 0.8
     return Answer("objects", [_obj_dict(e, ctx) for e in ev], text, conf, tuple(ev), q)
+
+
+def _in_scope_at(ctx: _Ctx, room, receptacle: Optional[Target], t: int, since: int) -> dict:
+    """object id -> placement at ``t`` of the objects then in the room (on/near the receptacle:
+    in a box around it), last seen at or after ``since`` or still open there (the state R*Tree)."""
+    box = _scope_box(ctx, room, receptacle)
+    if box is None:
+        return {}
+    rooms = ctx.v.resolve_room(room) if room is not None else None
+    return {p.object_id: p for p in ctx.v.state_in(box, t, since_ns=since, room_ids=rooms)}
 
 
 def _scope_box(ctx: _Ctx, room, receptacle: Optional[Target]):
@@ -354,10 +364,12 @@ def _changes(ctx: _Ctx, q: Changes) -> Answer:
         return dont_know(q, why)
     if q.room is None and q.receptacle is None:
         ids = sorted(ctx.v.changed_ids(q.t0_ns, t1))
-    else:
-        box = _scope_box(ctx, q.room, q.receptacle)
-        ids = ctx.v.ids_in_box(box, q.t0_ns - LOOKBACK_NS, t1) if box is not None else []
-    before, after = _state_at(ctx, ids, q.t0_ns), _state_at(ctx, ids, t1)
+        before, after = _state_at(ctx, ids, q.t0_ns), _state_at(ctx, ids, t1)
+    else:   # what was in scope at t0 or at t1 (the state R*Tree), each one's place at the other time
+        b_in = _in_scope_at(ctx, q.room, q.receptacle, q.t0_ns, q.t0_ns - LOOKBACK_NS)
+        a_in = _in_scope_at(ctx, q.room, q.receptacle, t1, q.t0_ns - LOOKBACK_NS)
+        ids = sorted(set(b_in) | set(a_in))
+        before, after = _state_at(ctx, ids, q.t0_ns, b_in), _state_at(ctx, ids, t1, a_in)
     changes = []
     for oid in ids:
         b, a = before.get(oid), after.get(oid)
