@@ -2,6 +2,7 @@
 memory and the stored scene-graph snapshots. Read-only. ``answer(stack, q)`` dispatches."""
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import numpy as np
@@ -32,6 +33,7 @@ class _Ctx:
         self.clock = clock
         self.relaxed: Optional[str] = None     # set when a description had to be dropped
         self._names: dict = {}                 # object id -> label as said (receptacles named in answers)
+        self._seen: dict = {}                  # object id -> (label, first, last seen, last missed by now)
 
     # ------------------------------------------------------------------ naming
     def label_of(self, oid: Optional[int]) -> Optional[str]:
@@ -82,7 +84,8 @@ class _Ctx:
                 return [], f"I have never seen anything called {target.label!r}"
             ps = []
             for lab in labs:
-                ps += self.v.current(lab) if t_ns is None or t_ns >= self.now else self.v.at(lab, t_ns)
+                ps += self.v.current(lab, self._seen, self.now) if t_ns is None or t_ns >= self.now else \
+                    self.v.at(lab, t_ns)
             if t_ns is not None and t_ns < self.now:
                 ps += self._first_in_session(labs, t_ns, {p.object_id for p in ps})
         if t_ns is None or t_ns >= self.now:
@@ -175,10 +178,12 @@ class _Ctx:
         if not ps:
             return []
         t = self.now if t_ns is None else t_ns
-        seen = self.v.objects_seen([p.object_id for p in ps], t)   # label, first, last seen, last missed
+        # label, first, last seen, last missed (read with the candidates when they are now's)
+        hint = self._seen if t == self.now else {}
+        seen = self.v.objects_seen([p.object_id for p in ps if p.object_id not in hint], t)
         rows = []
         for p in ps:
-            label, first, last, m = seen.get(p.object_id) or (p.label, p.t_start_ns, None, None)
+            label, first, last, m = hint.get(p.object_id) or seen.get(p.object_id) or (p.label, p.t_start_ns, None, None)
             rows.append((p, label, first, m, p.t_end_ns if last is None or last < p.t_end_ns else last))
         probs = self.v.belief.p_still_there_many(
             [(p.object_id, label, p.t_end_ns, m if (m is not None and m >= p.t_start_ns) else None)
@@ -397,11 +402,12 @@ def _same_place(a: Placement, b: Placement) -> bool:
     receptacles, within the store's move tolerance (0.25 m)."""
     if a.receptacle_id is not None and a.receptacle_id == b.receptacle_id:
         return abs(float(a.position[2]) - float(b.position[2])) <= SURFACE_DZ_M
-    return a.receptacle_id is None and float(np.linalg.norm(a.position - b.position)) < 0.25
+    (ax, ay, az), (bx, by, bz) = a.position.tolist(), b.position.tolist()
+    return a.receptacle_id is None and math.sqrt((ax - bx) ** 2 + (ay - by) ** 2 + (az - bz) ** 2) < 0.25
 
 
 def _pl_dict(ctx: _Ctx, p: Placement) -> dict:
-    return {"position": [float(c) for c in p.position], "room_id": p.room_id, "room": ctx.v.room_name(p.room_id),
+    return {"position": p.position.tolist(), "room_id": p.room_id, "room": ctx.v.room_name(p.room_id),
             "receptacle_id": p.receptacle_id, "receptacle": ctx.label_of(p.receptacle_id), "since_ns": p.t_start_ns}
 
 

@@ -7,6 +7,7 @@ Every statement here is a SELECT on ``stack.long_term.connection``; nothing writ
 ``data_version`` or this connection's change count moves (another process ingested)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
@@ -38,10 +39,17 @@ def room_key(s: str) -> str:
     return ROOM_SYNONYMS.get(k, k)
 
 
+_PL_FIELDS = tuple(f.name for f in dataclasses.fields(Placement))
+
+
 def _placement(r, pos=None) -> Placement:
+    # a frozen dataclass built field by field costs more than reading its row: fill its __dict__
     n = int(r[10])
-    return Placement(r[0], r[1], r[2], r[3], r[4], np.array(r[5:8], dtype=np.float64) if pos is None else pos,
-                     r[8], r[9], n, float(r[11]) / max(n, 1), bool(r[12]), r[13])
+    p = object.__new__(Placement)
+    p.__dict__.update(zip(_PL_FIELDS, (r[0], r[1], r[2], r[3], r[4],
+                                       np.array(r[5:8], dtype=np.float64) if pos is None else pos,
+                                       r[8], r[9], n, float(r[11]) / max(n, 1), bool(r[12]), r[13])))
+    return p
 
 
 def _placements(rows) -> list[Placement]:
@@ -265,11 +273,20 @@ class StoreView:
     def object_ids(self, label: str) -> list[int]:
         return [r[0] for r in self.read("SELECT id FROM objects WHERE label = ?", (label,))]
 
-    def current(self, label: str) -> list[Placement]:
-        """Current (last known) placement of every object with ``label``."""
-        return _placements(self.read(
-            f"SELECT {_COLS} FROM objects o JOIN placements p ON p.id = o.current_placement WHERE o.label = ?",
-            (label,)))
+    def current(self, label: str, seen: Optional[dict] = None, missed_before_ns: int = 2**62) -> list[Placement]:
+        """Current (last known) placement of every object with ``label``. ``seen``: a dict that
+        receives :meth:`objects_seen`'s entries for them from the same query (misses at or before
+        ``missed_before_ns``)."""
+        if seen is None:
+            return _placements(self.read(
+                f"SELECT {_COLS} FROM objects o JOIN placements p ON p.id = o.current_placement WHERE o.label = ?",
+                (label,)))
+        rows = self.read(f"SELECT {_COLS}, o.first_seen_ns, (SELECT max(e.stamp_ns) FROM events e WHERE e.object_id "
+                         "= o.id AND e.kind = 'disappeared' AND e.stamp_ns <= ?) FROM objects o JOIN placements p ON "
+                         "p.id = o.current_placement WHERE o.label = ?", (int(missed_before_ns), label))
+        for r in rows:
+            seen[r[1]] = (r[2], r[14], r[4], r[15])
+        return _placements(rows)
 
     def at(self, label: Optional[str], t_ns: int, ids: Optional[list[int]] = None) -> list[Placement]:
         """Latest placement begun at or before ``t_ns`` of each object with ``label`` (or ``ids``)."""
