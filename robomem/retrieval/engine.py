@@ -181,22 +181,19 @@ class _Ctx:
         # label, first, last seen, last missed (read with the candidates when they are now's)
         hint = self._seen if t == self.now else {}
         seen = self.v.objects_seen([p.object_id for p in ps if p.object_id not in hint], t)
-        rows = []
+        rows, asked = [], []
         for p in ps:
-            label, first, last, m = hint.get(p.object_id) or seen.get(p.object_id) or (p.label, p.t_start_ns, None, None)
-            rows.append((p, label, first, m, p.t_end_ns if last is None or last < p.t_end_ns else last))
-        probs = self.v.belief.p_still_there_many(
-            [(p.object_id, label, p.t_end_ns, m if (m is not None and m >= p.t_start_ns) else None)
-             for p, label, _, m, _ in rows if p.t_end_ns < t], t)
-        args, k = [], 0
+            oid, t_end, t_start = p.object_id, p.t_end_ns, p.t_start_ns
+            label, first, last, m = hint.get(oid) or seen.get(oid) or (p.label, t_start, None, None)
+            rows.append((p, label, first, m, t_end if last is None or last < t_end else last))
+            if t_end < t:
+                asked.append((oid, label, t_end, m if (m is not None and m >= t_start) else None))
+        probs = iter(self.v.belief.p_still_there_many(asked, t))
+        args = []
         for p, label, first, m, last in rows:
-            if p.t_end_ns >= t:
-                prob = 1.0
-            else:
-                prob, k = probs[k], k + 1
-            x, y, z = p.position.tolist()
-            args.append([p.object_id, label, (x, y, z), p.room_id, p.receptacle_id, first, last, m, p.t_start_ns,
-                         round(prob, 4), (), "short-term" if p.placement_id < 0 else "long-term"])
+            prob = 1.0 if p.t_end_ns >= t else round(next(probs), 4)
+            args.append([p.object_id, label, tuple(p.position.tolist()), p.room_id, p.receptacle_id, first, last, m,
+                         p.t_start_ns, prob, (), "short-term" if p.placement_id < 0 else "long-term"])
         args.sort(key=lambda a: (-a[9], -(a[6] or 0)))       # most likely first, then most recently seen
         for a in args[:MAX_EVIDENCE_KEYFRAMES]:
             a[10] = tuple(kf.keyframe_id for kf in self.stack.long_term.keyframes(object_id=a[0])[:3])

@@ -186,8 +186,10 @@ class StoreView:
     def room_name(self, room_id: Optional[int]) -> Optional[str]:
         if room_id is None:
             return None
-        t = self.rooms().get(int(room_id))
-        return None if t is None else t.replace("_", " ")
+        names = self._cache.get("room_names")
+        if names is None:      # room id -> name as said, with the rooms (dropped with them)
+            names = self._cache["room_names"] = {k: v.replace("_", " ") for k, v in self.rooms().items()}
+        return names.get(int(room_id))
 
     def resolve_room(self, room) -> list[int]:
         """Room ids meaning ``room`` (an id, or a room type / synonym). Empty when unknown."""
