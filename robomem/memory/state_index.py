@@ -82,16 +82,19 @@ def relink(c: sqlite3.Connection, object_ids: Iterable[int], origin: int) -> dic
     return latest
 
 
-def state_in_box(lt, lo, hi, t_ns: int, cols: str = "p.id", where: str = "", params: Iterable = ()) -> list:
+def state_in_box(lt, lo, hi, t_ns: int, cols: str = "p.id", where: str = "", params: Iterable = (),
+                 t1_ns: Optional[int] = None) -> list:
     """Rows (``cols`` over ``placements p JOIN objects o``) of the placement each object was at at
     ``t_ns`` — its latest begun at or before ``t_ns`` — whose position lies in the box [lo, hi]
-    (None: unbounded), optionally restricted by the SQL condition ``where`` (with ``params``). One
-    look-up in the state R*Tree; reads only (``lt``: an open long-term store)."""
-    t = lt.rtree_time(int(t_ns))
+    (None: unbounded), optionally restricted by the SQL condition ``where`` (with ``params``). With
+    ``t1_ns``: the placements that held at some time in [t_ns, t1_ns]. One look-up in the state
+    R*Tree; reads only (``lt``: an open long-term store)."""
+    t1_ns = int(t_ns) if t1_ns is None else int(t1_ns)
+    t, t1 = lt.rtree_time(int(t_ns)), lt.rtree_time(t1_ns)
     if t is None:
         return []
     cond, args = ["s.t0 <= ?", "s.t1 >= ?", "p.t_start <= ?", "(p.t_next IS NULL OR p.t_next > ?)"], \
-        [t, t, int(t_ns), int(t_ns)]
+        [t1, t, t1_ns, int(t_ns)]
     if lo is not None:
         for k, ax in enumerate("xyz"):
             a, b = float(lo[k]), float(hi[k])

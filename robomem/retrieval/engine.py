@@ -368,8 +368,9 @@ def _changes(ctx: _Ctx, q: Changes) -> Answer:
         ids = sorted(ctx.v.changed_ids(q.t0_ns, t1))
         before, after = _state_at(ctx, ids, q.t0_ns), _state_at(ctx, ids, t1)
     else:   # what was in scope at t0 or at t1 (the state R*Tree), each one's place at the other time
-        b_in = _in_scope_at(ctx, q.room, q.receptacle, q.t0_ns, q.t0_ns - LOOKBACK_NS)
-        a_in = _in_scope_at(ctx, q.room, q.receptacle, t1, q.t0_ns - LOOKBACK_NS)
+        box = _scope_box(ctx, q.room, q.receptacle)
+        rooms = ctx.v.resolve_room(q.room) if q.room is not None else None
+        b_in, a_in = ({}, {}) if box is None else ctx.v.states_in(box, q.t0_ns, t1, q.t0_ns - LOOKBACK_NS, rooms)
         ids = sorted(set(b_in) | set(a_in))
         before, after = _state_at(ctx, ids, q.t0_ns, b_in), _state_at(ctx, ids, t1, a_in)
     changes = []

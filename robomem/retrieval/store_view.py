@@ -228,6 +228,23 @@ class StoreView:
         whose place then lies in ``box`` (lo, hi) — one look-up in the state R*Tree (schema v4).
         ``since_ns``: only placements still open or last seen at or after it; ``room_ids``: only
         these rooms; ``label``: only this label."""
+        return _placements(self._state_rows(box, t_ns, None, since_ns, room_ids, label))
+
+    def states_in(self, box, t0_ns: int, t1_ns: int, since_ns: Optional[int] = None,
+                  room_ids=None) -> tuple[dict, dict]:
+        """:meth:`state_in` at ``t0_ns`` and at ``t1_ns`` from one R*Tree look-up: (object id ->
+        placement at t0, object id -> placement at t1)."""
+        rows = self._state_rows(box, t0_ns, t1_ns, since_ns, room_ids, None)
+        at0, at1 = {}, {}
+        for p, r in zip(_placements(rows), rows):
+            nxt = r[14]
+            if p.t_start_ns <= t0_ns and (nxt is None or nxt > t0_ns):
+                at0[p.object_id] = p
+            if nxt is None or nxt > t1_ns:
+                at1[p.object_id] = p
+        return at0, at1
+
+    def _state_rows(self, box, t_ns, t1_ns, since_ns, room_ids, label) -> list:
         lo, hi = (np.asarray(v, dtype=np.float64) for v in box)
         where, params = [], []
         if since_ns is not None:
@@ -240,7 +257,8 @@ class StoreView:
         if label is not None:
             where.append("o.label = ?")
             params.append(label)
-        return _placements(state_in_box(self.lt, lo, hi, t_ns, _COLS, " AND ".join(f"({w})" for w in where), params))
+        return state_in_box(self.lt, lo, hi, t_ns, _COLS + ", p.t_next", " AND ".join(f"({w})" for w in where), params,
+                            t1_ns)
 
     def sessions(self) -> list[dict]:
         return self._cached("sessions", self.lt.sessions)
