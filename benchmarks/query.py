@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -44,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 import robomem  # noqa: E402
-from robomem.memory import LongTermMemory  # noqa: E402
+from robomem.memory import SCHEMA_VERSION, LongTermMemory  # noqa: E402
 from robomem.retrieval import (  # noqa: E402
     Changes, Contents, Near, SeenBetween, Target, WhenSeen, WhereIs)
 
@@ -133,6 +134,12 @@ def main() -> None:
         print(f"building {a.objects:,} objects x {a.rounds} days x {a.per_round}/day ...")
         t = build(path, a.objects, a.rounds, a.per_round, rng)
         print(f"  built in {t:.1f} s, {path.stat().st_size / 2**20:.0f} MiB")
+    version = sqlite3.connect(f"file:{path}?mode=ro", uri=True).execute("PRAGMA user_version").fetchone()[0]
+    if version < SCHEMA_VERSION:     # an older store: readers never migrate, so open it writable once
+        t = time.perf_counter()
+        LongTermMemory(path, synchronous="NORMAL").close()
+        print(f"  migrated the store from schema v{version} to v{SCHEMA_VERSION} in {time.perf_counter() - t:.1f} s, "
+              f"{path.stat().st_size / 2**20:.0f} MiB")
     def record(d: dict) -> None:
         if a.jsonl:
             with open(a.jsonl, "a") as f:

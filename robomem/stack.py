@@ -414,7 +414,9 @@ class MemoryStack:
         """Every object with ``label`` and where it is (last known), most recently seen first. A
         sighting still in short-term memory wins over an older stored one."""
         label = query_text(label, "where_is: label")
-        answers = {a.object_id: a for a in (self._answer(p) for p in self.long_term.where_is(label))}
+        ps = self.long_term.where_is(label)
+        kfs = self.long_term.keyframe_ids_of([p.object_id for p in ps]) if ps else {}
+        answers = {a.object_id: a for a in (self._answer(p, kfs.get(p.object_id, ())) for p in ps)}
         for o in self.short_term.last_of_label(label):
             a = answers.get(o.object_id)
             if a is None or o.stamp_ns > a.last_seen_ns:
@@ -430,8 +432,9 @@ class MemoryStack:
             a = self._stm_answer(o, a)
         return a
 
-    def _answer(self, p: Placement) -> WhereAnswer:
-        kf = tuple(k.keyframe_id for k in self.long_term.keyframes(object_id=p.object_id)[:3])
+    def _answer(self, p: Placement, kf: Optional[tuple] = None) -> WhereAnswer:
+        if kf is None:
+            kf = tuple(k.keyframe_id for k in self.long_term.keyframes(object_id=p.object_id)[:3])
         return WhereAnswer(p.object_id, p.label, p.position, p.room_id, p.receptacle_id, p.t_start_ns, p.t_end_ns,
                            "long-term", p, kf, p.current)
 

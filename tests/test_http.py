@@ -233,6 +233,22 @@ def test_chunked_oversized_body_is_refused_without_reading_it_all(client):
     assert r.status_code == 413 and "limit" in r.json()["message"]
 
 
+def test_endless_headers_are_refused_and_the_server_keeps_serving(server, client):
+    # uvicorn caps the head only for h11; with httptools robomem's protocol caps it (431)
+    import socket
+    host, port = server.url.split("//")[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as s:
+        s.sendall(b"POST /v1/where HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n")
+        try:
+            for _ in range(64):                 # 4 MiB of headers, never ending
+                s.sendall(b"x-pad: " + b"a" * 65536 + b"\r\n")
+        except OSError:
+            pass                                # the server closed the connection: refused
+        reply = s.recv(65536)
+    assert reply == b"" or reply.startswith(b"HTTP/1.1 431") or reply.startswith(b"HTTP/1.1 400"), reply[:80]
+    assert client.get("/health").json() == {"status": "ok"}
+
+
 def test_sql_looking_strings_are_just_labels_and_nothing_changes(client, store):
     before = _fingerprint(store)
     for label in ["mug'; DROP TABLE objects; --", "\" OR 1=1 --", "mug) UNION SELECT * FROM sqlite_master --",

@@ -313,7 +313,7 @@ def test_v2_store_migrates_and_its_old_trajectory_is_summarised(tmp_path):
                   rows)
     c.close()
     with LongTermMemory(p) as lt:
-        assert lt.stats()["schema_version"] == SCHEMA_VERSION == 3
+        assert lt.stats()["schema_version"] == SCHEMA_VERSION == 4
         assert lt.robot_position_at(T0 + 60 * S).resolution_ns == 0  # kept as is until something is due
         lt.ingest(trajectory=[TrajectoryPoint(T0 + 1800 * S, (0.0, 0.0, 0.0), 0.0, 1, "waypoint")])
         st = lt.stats()

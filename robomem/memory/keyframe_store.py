@@ -165,6 +165,23 @@ class KeyframeStore:
                                 None if r[8] is None else json.loads(r[8]).get("T")))
         return out
 
+    def keyframe_ids_of(self, object_ids, per_object: int = 3) -> dict:
+        """object id -> ids of the ``per_object`` newest keyframes showing it (one query for many
+        objects; the first ids :meth:`keyframes` ``(object_id=...)`` lists). Objects without one
+        are left out."""
+        ids = sorted({query_id(o, "keyframe_ids_of: object_id") for o in object_ids})
+        out: dict = {}
+        for k in range(0, len(ids), 500):
+            chunk = ids[k:k + 500]
+            for oid, kid in self._read(
+                    "SELECT ko.object_id, k.id FROM keyframe_objects ko JOIN keyframes k ON k.id = ko.keyframe_id "
+                    f"WHERE ko.object_id IN ({','.join('?' * len(chunk))}) ORDER BY ko.object_id, k.stamp_ns DESC",
+                    chunk):
+                got = out.setdefault(oid, [])
+                if len(got) < per_object:
+                    got.append(kid)
+        return {o: tuple(v) for o, v in out.items()}
+
     def keyframe_image(self, keyframe_id: int) -> np.ndarray:
         rows = self._read("SELECT data FROM keyframes WHERE id = ?", (query_id(keyframe_id, "keyframe_id"),))
         if not rows:

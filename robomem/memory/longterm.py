@@ -24,12 +24,12 @@ from robomem.memory.errors import (
     UnknownObjectError,
 )
 from robomem.memory.fold import Seg, plan_batch
+from robomem.memory.forgetting import Forgetting
 from robomem.memory.keyframe_store import KeyframeStore
 from robomem.memory.locking import acquire_writer_lock, map_error
 from robomem.memory.object_queries import ObjectQueries
 from robomem.memory.records import (
     EventRow,
-    ForgetReport,
     IngestReport,
     ObservationColumns,
     check_id,
@@ -43,6 +43,7 @@ from robomem.memory.records import (
 from robomem.memory.robot_queries import RobotQueries
 from robomem.memory.schema import OPEN_T, connect
 from robomem.memory.sessions import SessionStore
+from robomem.memory import state_index as _chain
 from robomem.memory.trajectory import KINDS as TRAJ_KINDS
 from robomem.memory.trajectory import TrajectoryPoint
 from robomem.memory.trajectory_summary import TrajectoryCompactor, TrajectoryResolution
@@ -72,7 +73,7 @@ def check_store_settings(synchronous, busy_timeout_s, cache_mb, max_bytes) -> No
         raise InvalidInputError(f"max_bytes must be None or an integer >= 65536, got {max_bytes!r}")
 
 
-class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore, TrajectoryCompactor):
+class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore, TrajectoryCompactor, Forgetting):
     """The long-term store.
 
     Parameters: ``path`` of the SQLite file (created if absent, unless ``readonly``);
@@ -266,6 +267,7 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore, T
         row = c.execute("SELECT max(s) FROM (SELECT max(t_end) AS s FROM placements UNION ALL "
                         "SELECT max(stamp_ns) FROM events UNION ALL SELECT max(stamp_ns) FROM trajectory)").fetchone()
         self._latest: Optional[int] = row[0]
+        self._chain_last = _chain.load_latest(c)   # object -> (id, t_start) of its latest placement
         # Trajectory compaction frontier: poses before it are summarised (or the oldest kept pose).
         fr = c.execute("SELECT value FROM meta WHERE key = 'trajectory_frontier_ns'").fetchone()
         self._traj_frontier: Optional[int] = int(fr[0]) if fr is not None else \
@@ -431,9 +433,14 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore, T
             for seg in plan["new"]:
                 seg.pid = next_id
                 next_id += 1
+            moved_start = [s.oid for s in plan["update"] if s.t_changed]
+            if plan["ext"] is not None:
+                moved_start += [sg.oid for sg, ch in zip(plan["ext"][0], plan["ext"][6].tolist()) if ch]
+            t_next, links, chain_last, relink = _chain.link_new(plan["new"], self._chain_last, moved_start)
+            for seg in plan["new"]:
                 n = seg.n
                 ins_p.append((seg.pid, seg.oid, seg.t0, seg.t1, seg.sx / n, seg.sy / n, seg.sz / n, opt(seg.room),
-                              opt(seg.rec), n, seg.cs, int(seg.closed), sid))
+                              opt(seg.rec), n, seg.cs, int(seg.closed), sid, t_next.get(seg.pid)))
                 ins_r.append((seg.pid, seg.ax - tol, seg.ax + tol, seg.ay - tol, seg.ay + tol, seg.az - tol,
                               seg.az + tol, (seg.t0 - origin) * 1e-9,
                               (seg.t1 - origin) * 1e-9 if seg.closed else OPEN_T))
@@ -453,8 +460,13 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore, T
                     c.executemany("UPDATE placement_rtree SET t0 = ?, t1 = ? WHERE id = ?", rt)
             if ins_p:
                 c.executemany("INSERT INTO placements(id, object_id, t_start, t_end, x, y, z, room_id, receptacle_id, "
-                              "n_obs, conf_sum, closed, session_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", ins_p)
+                              "n_obs, conf_sum, closed, session_id, t_next) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", ins_p)
                 c.executemany("INSERT INTO placement_rtree VALUES (?,?,?,?,?,?,?,?,?)", ins_r)
+                c.executemany("INSERT INTO state_rtree VALUES (?,?,?,?,?,?,?,?,?)",   # [t_start, valid until]
+                              [(*r[:8], _chain.rtree_t(p[13], origin)) for r, p in zip(ins_r, ins_p)])
+            _chain.write_links(c, links, origin)
+            if relink:
+                chain_last.update(_chain.relink(c, relink, origin))
             if plan["ext"] is not None:
                 segs, t0n, t1n, nn, sxyz, csn, tch = plan["ext"]
                 mean = (sxyz / nn[:, None]).tolist()
@@ -481,6 +493,7 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore, T
         # Committed: only now update the in-memory mirror, so a failed write leaves it untouched.
         self._origin = origin
         self._traj_frontier = frontier
+        self._chain_last.update(chain_last)
         for oid, (label, _, _) in plan["objects"].items():
             self._labels[oid] = label
         self._attrs.update(new_attrs)
@@ -539,50 +552,6 @@ class LongTermMemory(KeyframeStore, RobotQueries, ObjectQueries, SessionStore, T
             if r is not None and seg.room < 0:
                 seg.room = r
         return int(n)
-
-    # ------------------------------------------------------------------ forgetting
-    def forget(self, now_ns: int, policy: Optional[_cons.ForgettingPolicy] = None) -> ForgetReport:
-        """Apply decay and budgets (see :mod:`robomem.memory.consolidation`). Never deletes an
-        object, its current (last known) placement, or any event."""
-        now_ns = check_stamp(now_ns, "forget")
-        policy = policy or _cons.ForgettingPolicy()
-        rep = ForgetReport()
-        with self._tx() as c:
-            rows = c.execute("SELECT p.id, p.t_end, p.n_obs, p.conf_sum FROM placements p "
-                             "WHERE p.closed = 1 AND NOT EXISTS "
-                             "(SELECT 1 FROM objects o WHERE o.current_placement = p.id)").fetchall()
-            if rows:
-                a = np.array(rows, dtype=np.float64)
-                ids = a[:, 0].astype(np.int64)
-                ret = _cons.placement_retention(now_ns, a[:, 1].astype(np.int64), a[:, 2], a[:, 3],
-                                                policy.placement_half_life_ns, policy.n_reference)
-                drop = ret < policy.min_retention
-                if policy.max_placements is not None:
-                    total = c.execute("SELECT count(*) FROM placements").fetchone()[0]
-                    excess = total - int(drop.sum()) - policy.max_placements
-                    if excess > 0:
-                        keep_idx = np.flatnonzero(~drop)
-                        worst = keep_idx[np.argsort(ret[keep_idx], kind="stable")[:excess]]
-                        drop[worst] = True
-                victims = [(int(i),) for i in ids[drop]]
-                if victims:
-                    c.executemany("DELETE FROM placements WHERE id = ?", victims)
-                    c.executemany("DELETE FROM placement_rtree WHERE id = ?", victims)
-                rep.placements_deleted = len(victims)
-            before = c.execute("SELECT coalesce(sum(nbytes), 0) FROM keyframes").fetchone()[0]
-            rows = c.execute("SELECT id, stamp_ns, importance FROM keyframes").fetchall()
-            if rows:
-                a = np.array(rows, dtype=np.float64)
-                ret = _cons.keyframe_retention(now_ns, a[:, 1].astype(np.int64), a[:, 2], policy.keyframe_half_life_ns)
-                victims = [(int(i),) for i in a[ret < policy.min_retention, 0]]
-                if victims:
-                    c.executemany("DELETE FROM keyframes WHERE id = ?", victims)
-                    c.executemany("DELETE FROM keyframe_objects WHERE keyframe_id = ?", victims)
-            self._evict_keyframes(c, now_ns, policy.keyframe_half_life_ns, self.keyframe_budget_bytes)
-            after = c.execute("SELECT coalesce(sum(nbytes), 0) FROM keyframes").fetchone()[0]
-            rep.keyframes_deleted = len(rows) - c.execute("SELECT count(*) FROM keyframes").fetchone()[0]
-            rep.bytes_freed = int(before - after)
-        return rep
 
     # ------------------------------------------------------------------ statistics
     def stats(self) -> dict:

@@ -20,7 +20,7 @@ from robomem.memory.errors import (
 
 APPLICATION_ID = 0x524D454D  # "RMEM"
 APPLICATION_MARKER = "robomem-memory-store"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Upper time bound written into the R*Tree for a placement that is still open (believed current).
 OPEN_T = 1.0e30
@@ -132,6 +132,20 @@ def _v3(c: sqlite3.Connection) -> None:
     )
 
 
+def _v4(c: sqlite3.Connection) -> None:
+    # Added after v3: each placement's "valid until" time and a second R*Tree over it, so that "where
+    # was everything (in this box) at t" is one index look-up. t_next = t_start of the object's next
+    # placement (order t_start, id); NULL for its latest one. state_rtree has placement_rtree's box
+    # and [t_start, t_next) in time (OPEN_T while the placement is the object's latest).
+    c.execute("ALTER TABLE placements ADD COLUMN t_next INTEGER")
+    c.execute("UPDATE placements SET t_next = n.nx FROM (SELECT id, lead(t_start) OVER (PARTITION BY object_id "
+              "ORDER BY t_start, id) AS nx FROM placements) AS n WHERE n.id = placements.id AND n.nx IS NOT NULL")
+    c.execute("CREATE VIRTUAL TABLE state_rtree USING rtree(id, x0, x1, y0, y1, z0, z1, t0, t1)")
+    c.execute("INSERT INTO state_rtree SELECT r.id, r.x0, r.x1, r.y0, r.y1, r.z0, r.z1, r.t0, CASE WHEN p.t_next IS NULL "
+              "THEN ? ELSE (p.t_next - (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'time_origin_ns')) * 1e-9 "
+              "END FROM placement_rtree r JOIN placements p ON p.id = r.id ORDER BY r.id", (OPEN_T,))
+
+
 def _script(c: sqlite3.Connection, sql: str) -> None:
     # executescript() would COMMIT the migration transaction first; run statement by statement.
     for stmt in sql.split(";"):
@@ -140,7 +154,7 @@ def _script(c: sqlite3.Connection, sql: str) -> None:
 
 
 #: MIGRATIONS[v] upgrades a store from version v-1 to v. Append, never edit, a published step.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2, 3: _v3}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
 
 
 def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:

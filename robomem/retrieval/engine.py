@@ -2,6 +2,7 @@
 memory and the stored scene-graph snapshots. Read-only. ``answer(stack, q)`` dispatches."""
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import numpy as np
@@ -31,13 +32,17 @@ class _Ctx:
         self.now = int(now_ns) if now_ns is not None else clock
         self.clock = clock
         self.relaxed: Optional[str] = None     # set when a description had to be dropped
+        self._names: dict = {}                 # object id -> label as said (receptacles named in answers)
+        self._seen: dict = {}                  # object id -> (label, first, last seen, last missed by now)
 
     # ------------------------------------------------------------------ naming
     def label_of(self, oid: Optional[int]) -> Optional[str]:
         if oid is None:
             return None
-        info = self.v.objects_info([oid])
-        return info[oid][0].replace("_", " ") if oid in info else None
+        if oid not in self._names:
+            info = self.v.objects_info([oid], attributes=False)
+            self._names[oid] = info[oid][0].replace("_", " ") if oid in info else None
+        return self._names[oid]
 
     def place_text(self, p: Placement) -> str:
         parts = []
@@ -79,7 +84,8 @@ class _Ctx:
                 return [], f"I have never seen anything called {target.label!r}"
             ps = []
             for lab in labs:
-                ps += self.v.current(lab) if t_ns is None or t_ns >= self.now else self.v.at(lab, t_ns)
+                ps += self.v.current(lab, self._seen, self.now) if t_ns is None or t_ns >= self.now else \
+                    self.v.at(lab, t_ns)
             if t_ns is not None and t_ns < self.now:
                 ps += self._first_in_session(labs, t_ns, {p.object_id for p in ps})
         if t_ns is None or t_ns >= self.now:
@@ -172,33 +178,26 @@ class _Ctx:
         if not ps:
             return []
         t = self.now if t_ns is None else t_ns
-        ids = [p.object_id for p in ps]
-        info = self.v.objects_info(ids, attributes=False)
-        missed = self.v.last_missed(ids, before_ns=t)
-        # a current placement is the object's latest: its end is the last sighting
-        seen = {} if all(p.current or p.placement_id < 0 for p in ps) else self.v.last_seen(ids)
-        rows = []
+        # label, first, last seen, last missed (read with the candidates when they are now's)
+        hint = self._seen if t == self.now else {}
+        seen = self.v.objects_seen([p.object_id for p in ps if p.object_id not in hint], t)
+        rows, asked = [], []
         for p in ps:
-            label, _, first = info.get(p.object_id, (p.label, {}, p.t_start_ns))
-            m = missed.get(p.object_id)
-            rows.append((p, label, first, m))
-        probs = self.v.belief.p_still_there_many(
-            [(p.object_id, label, p.t_end_ns, m if (m is not None and m >= p.t_start_ns) else None)
-             for p, label, _, m in rows if p.t_end_ns < t], t)
-        args, k = [], 0
-        for p, label, first, m in rows:
-            if p.t_end_ns >= t:
-                prob = 1.0
-            else:
-                prob, k = probs[k], k + 1
-            x, y, z = p.position.tolist()
-            args.append([p.object_id, label, (x, y, z), p.room_id, p.receptacle_id,
-                         first, max(seen.get(p.object_id) or p.t_end_ns, p.t_end_ns), m, p.t_start_ns,
-                         round(prob, 4), (), "short-term" if p.placement_id < 0 else "long-term"])
+            oid, t_end, t_start = p.object_id, p.t_end_ns, p.t_start_ns
+            label, first, last, m = hint.get(oid) or seen.get(oid) or (p.label, t_start, None, None)
+            rows.append((p, label, first, m, t_end if last is None or last < t_end else last))
+            if t_end < t:
+                asked.append((oid, label, t_end, m if (m is not None and m >= t_start) else None))
+        probs = iter(self.v.belief.p_still_there_many(asked, t))
+        args = []
+        for p, label, first, m, last in rows:
+            prob = 1.0 if p.t_end_ns >= t else round(next(probs), 4)
+            args.append([p.object_id, label, tuple(p.position.tolist()), p.room_id, p.receptacle_id, first, last, m,
+                         p.t_start_ns, prob, (), "short-term" if p.placement_id < 0 else "long-term"])
         args.sort(key=lambda a: (-a[9], -(a[6] or 0)))       # most likely first, then most recently seen
         for a in args[:MAX_EVIDENCE_KEYFRAMES]:
             a[10] = tuple(kf.keyframe_id for kf in self.stack.long_term.keyframes(object_id=a[0])[:3])
-        return [Evidence(*a) for a in args]
+        return [Evidence._from_values(a) for a in args]
 
 
 def _volume(attrs: dict) -> Optional[float]:
@@ -300,9 +299,14 @@ def _scope_filter(ctx: _Ctx, room, receptacle: Optional[Target]):
     return (lambda p: True), ""
 
 
-def _state_at(ctx: _Ctx, ids: list[int], t: int) -> dict:
-    """object id -> placement it was (believed) at at ``t``; objects known gone at ``t`` left out."""
-    ps = {p.object_id: p for p in ctx.v.at(None, t, ids)}
+def _state_at(ctx: _Ctx, ids: list[int], t: int, known: Optional[dict] = None) -> dict:
+    """object id -> placement it was (believed) at at ``t``; objects known gone at ``t`` left out.
+    ``known``: placements at ``t`` already looked up (object id -> placement)."""
+    known = known or {}
+    ps = dict(known)
+    rest = [i for i in ids if i not in known]
+    if rest:
+        ps.update((p.object_id, p) for p in ctx.v.at(None, t, rest))
     missed = ctx.v.last_missed(list(ps), before_ns=t)
     return {o: p for o, p in ps.items() if not (not p.current and missed.get(o) is not None
                                                   and missed[o] >= p.t_end_ns and p.t_end_ns <= t)}
@@ -313,16 +317,24 @@ def _contents(ctx: _Ctx, q: Contents) -> Answer:
     pred, why = _scope_filter(ctx, q.room, q.receptacle)
     if pred is None:
         return dont_know(q, why)
-    box = _scope_box(ctx, q.room, q.receptacle)
-    ids = ctx.v.ids_in_box(box, t - LOOKBACK_NS, t) if box is not None else []
-    state = _state_at(ctx, ids, t)
-    ps = [p for p in state.values() if pred(p)]
+    known = _in_scope_at(ctx, q.room, q.receptacle, t, t - LOOKBACK_NS)
+    ps = [p for p in _state_at(ctx, list(known), t, known).values() if pred(p)]
     ev = ctx.evidence(ps, t)
     where = f"in the {q.room}" if q.room is not None else f"on the {q.receptacle.label or q.receptacle.object_id}"
     names = [e.label.replace("_", " ") for e in ev]
     text = f"{where[0].upper()}{where[1:]}: " + (", ".join(names) if names else "nothing I know of") + "."
     conf = float(np.prod([e.p_still_there for e in ev])) if ev else 0.8
     return Answer("objects", [_obj_dict(e, ctx) for e in ev], text, conf, tuple(ev), q)
+
+
+def _in_scope_at(ctx: _Ctx, room, receptacle: Optional[Target], t: int, since: int) -> dict:
+    """object id -> placement at ``t`` of the objects then in the room (on/near the receptacle:
+    in a box around it), last seen at or after ``since`` or still open there (the state R*Tree)."""
+    box = _scope_box(ctx, room, receptacle)
+    if box is None:
+        return {}
+    rooms = ctx.v.resolve_room(room) if room is not None else None
+    return {p.object_id: p for p in ctx.v.state_in(box, t, since_ns=since, room_ids=rooms)}
 
 
 def _scope_box(ctx: _Ctx, room, receptacle: Optional[Target]):
@@ -354,10 +366,13 @@ def _changes(ctx: _Ctx, q: Changes) -> Answer:
         return dont_know(q, why)
     if q.room is None and q.receptacle is None:
         ids = sorted(ctx.v.changed_ids(q.t0_ns, t1))
-    else:
+        before, after = _state_at(ctx, ids, q.t0_ns), _state_at(ctx, ids, t1)
+    else:   # what was in scope at t0 or at t1 (the state R*Tree), each one's place at the other time
         box = _scope_box(ctx, q.room, q.receptacle)
-        ids = ctx.v.ids_in_box(box, q.t0_ns - LOOKBACK_NS, t1) if box is not None else []
-    before, after = _state_at(ctx, ids, q.t0_ns), _state_at(ctx, ids, t1)
+        rooms = ctx.v.resolve_room(q.room) if q.room is not None else None
+        b_in, a_in = ({}, {}) if box is None else ctx.v.states_in(box, q.t0_ns, t1, q.t0_ns - LOOKBACK_NS, rooms)
+        ids = sorted(set(b_in) | set(a_in))
+        before, after = _state_at(ctx, ids, q.t0_ns, b_in), _state_at(ctx, ids, t1, a_in)
     changes = []
     for oid in ids:
         b, a = before.get(oid), after.get(oid)
@@ -404,11 +419,12 @@ def _same_place(a: Placement, b: Placement) -> bool:
     receptacles, within the store's move tolerance (0.25 m)."""
     if a.receptacle_id is not None and a.receptacle_id == b.receptacle_id:
         return abs(float(a.position[2]) - float(b.position[2])) <= SURFACE_DZ_M
-    return a.receptacle_id is None and float(np.linalg.norm(a.position - b.position)) < 0.25
+    (ax, ay, az), (bx, by, bz) = a.position.tolist(), b.position.tolist()
+    return a.receptacle_id is None and math.sqrt((ax - bx) ** 2 + (ay - by) ** 2 + (az - bz) ** 2) < 0.25
 
 
 def _pl_dict(ctx: _Ctx, p: Placement) -> dict:
-    return {"position": [float(c) for c in p.position], "room_id": p.room_id, "room": ctx.v.room_name(p.room_id),
+    return {"position": p.position.tolist(), "room_id": p.room_id, "room": ctx.v.room_name(p.room_id),
             "receptacle_id": p.receptacle_id, "receptacle": ctx.label_of(p.receptacle_id), "since_ns": p.t_start_ns}
 
 

@@ -48,8 +48,7 @@ def _seen_between(ctx, q: SeenBetween) -> Answer:
         if not rooms:
             return dont_know(q, f"I don't know a room called {q.room!r}" if ctx.v.rooms() else "no rooms are known in this map")
         box = ctx.v.room_box(sorted(rooms))
-        ps = [] if box is None else ctx.v.seen_in(q.t0_ns, t1, box)
-        ps = [p for p in ps if p.room_id in rooms]
+        ps = [] if box is None else ctx.v.seen_in(q.t0_ns, t1, box, sorted(rooms))
     else:
         ps = ctx.v.seen_in(q.t0_ns, t1)
     seen = {}

@@ -7,6 +7,7 @@ Every statement here is a SELECT on ``stack.long_term.connection``; nothing writ
 ``data_version`` or this connection's change count moves (another process ingested)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
@@ -17,6 +18,7 @@ from typing import Iterable, Optional
 import numpy as np
 
 from robomem.memory.records import Placement
+from robomem.memory.state_index import state_in_box
 from robomem.retrieval.belief import BeliefModel
 from robomem.retrieval.text import label_key
 
@@ -37,10 +39,17 @@ def room_key(s: str) -> str:
     return ROOM_SYNONYMS.get(k, k)
 
 
+_PL_FIELDS = tuple(f.name for f in dataclasses.fields(Placement))
+
+
 def _placement(r, pos=None) -> Placement:
+    # a frozen dataclass built field by field costs more than reading its row: fill its __dict__
     n = int(r[10])
-    return Placement(r[0], r[1], r[2], r[3], r[4], np.array(r[5:8], dtype=np.float64) if pos is None else pos,
-                     r[8], r[9], n, float(r[11]) / max(n, 1), bool(r[12]), r[13])
+    p = object.__new__(Placement)
+    p.__dict__.update(zip(_PL_FIELDS, (r[0], r[1], r[2], r[3], r[4],
+                                       np.array(r[5:8], dtype=np.float64) if pos is None else pos,
+                                       r[8], r[9], n, float(r[11]) / max(n, 1), bool(r[12]), r[13])))
+    return p
 
 
 def _placements(rows) -> list[Placement]:
@@ -177,8 +186,10 @@ class StoreView:
     def room_name(self, room_id: Optional[int]) -> Optional[str]:
         if room_id is None:
             return None
-        t = self.rooms().get(int(room_id))
-        return None if t is None else t.replace("_", " ")
+        names = self._cache.get("room_names")
+        if names is None:      # room id -> name as said, with the rooms (dropped with them)
+            names = self._cache["room_names"] = {k: v.replace("_", " ") for k, v in self.rooms().items()}
+        return names.get(int(room_id))
 
     def resolve_room(self, room) -> list[int]:
         """Room ids meaning ``room`` (an id, or a room type / synonym). Empty when unknown."""
@@ -211,21 +222,43 @@ class StoreView:
             return None
         return np.min([g[0] for g in got], axis=0) - 0.01, np.max([g[1] for g in got], axis=0) + 0.01
 
-    def ids_in_box(self, box, t0_ns: int, t1_ns: int) -> list[int]:
-        """Objects with a placement inside ``box`` whose interval overlaps [t0, t1] (R*Tree)."""
+    def state_in(self, box, t_ns: int, since_ns: Optional[int] = None, room_ids=None,
+                 label: Optional[str] = None) -> list[Placement]:
+        """The placement each object was at at ``t_ns`` (its latest begun by then), for the objects
+        whose place then lies in ``box`` (lo, hi) — one look-up in the state R*Tree (schema v4).
+        ``since_ns``: only placements still open or last seen at or after it; ``room_ids``: only
+        these rooms; ``label``: only this label."""
+        return _placements(self._state_rows(box, t_ns, None, since_ns, room_ids, label))
+
+    def states_in(self, box, t0_ns: int, t1_ns: int, since_ns: Optional[int] = None,
+                  room_ids=None) -> tuple[dict, dict]:
+        """:meth:`state_in` at ``t0_ns`` and at ``t1_ns`` from one R*Tree look-up: (object id ->
+        placement at t0, object id -> placement at t1)."""
+        rows = self._state_rows(box, t0_ns, t1_ns, since_ns, room_ids, None)
+        at0, at1 = {}, {}
+        for p, r in zip(_placements(rows), rows):
+            nxt = r[14]
+            if p.t_start_ns <= t0_ns and (nxt is None or nxt > t0_ns):
+                at0[p.object_id] = p
+            if nxt is None or nxt > t1_ns:
+                at1[p.object_id] = p
+        return at0, at1
+
+    def _state_rows(self, box, t_ns, t1_ns, since_ns, room_ids, label) -> list:
         lo, hi = (np.asarray(v, dtype=np.float64) for v in box)
-        r0, r1 = self.lt.rtree_time(t0_ns), self.lt.rtree_time(t1_ns)
-        if r0 is None or t1_ns < t0_ns:
-            return []
-        # the conditions of LongTermMemory.objects_in_box, object ids only (no Placement per row)
-        where, params = ["r.t0 <= ?", "r.t1 >= ?", "p.t_start <= ?", "(p.closed = 0 OR p.t_end >= ?)"], [
-            r1, r0, int(t1_ns), int(t0_ns)]
-        for k, ax in enumerate("xyz"):
-            where += [f"r.{ax}1 >= ?", f"r.{ax}0 <= ?", f"p.{ax} BETWEEN ? AND ?"]
-            params += [float(lo[k]), float(hi[k]), float(lo[k]), float(hi[k])]
-        return [r[0] for r in self.read("SELECT DISTINCT p.object_id FROM placement_rtree r JOIN placements p "
-                                        "ON p.id = r.id WHERE " + " AND ".join(where) + " ORDER BY p.object_id",
-                                        params)]
+        where, params = [], []
+        if since_ns is not None:
+            where.append("p.closed = 0 OR p.t_end >= ?")
+            params.append(int(since_ns))
+        if room_ids is not None:
+            rooms = [int(r) for r in room_ids]
+            where.append(f"p.room_id IN ({','.join('?' * len(rooms))})")
+            params += rooms
+        if label is not None:
+            where.append("o.label = ?")
+            params.append(label)
+        return state_in_box(self.lt, lo, hi, t_ns, _COLS + ", p.t_next", " AND ".join(f"({w})" for w in where), params,
+                            t1_ns)
 
     def sessions(self) -> list[dict]:
         return self._cached("sessions", self.lt.sessions)
@@ -242,14 +275,38 @@ class StoreView:
                 out[oid] = (label, json.loads(attrs) if attributes else {}, first)
         return out
 
+    def objects_seen(self, ids: list[int], missed_before_ns: int) -> dict:
+        """object id -> (label, first_seen_ns, last_seen_ns, last_missed_ns) in one query: the last
+        sighting is the end of the object's current (latest) placement; the last miss its newest
+        *disappeared* event at or before ``missed_before_ns`` (None if none)."""
+        out = {}
+        for chunk in _chunks(ids):
+            q = ",".join("?" * len(chunk))
+            for oid, label, first, seen, missed in self.read(
+                    "SELECT o.id, o.label, o.first_seen_ns, p.t_end, (SELECT max(e.stamp_ns) FROM events e "
+                    "WHERE e.object_id = o.id AND e.kind = 'disappeared' AND e.stamp_ns <= ?) FROM objects o "
+                    f"LEFT JOIN placements p ON p.id = o.current_placement WHERE o.id IN ({q})",
+                    (int(missed_before_ns), *chunk)):
+                out[oid] = (label, first, seen, missed)
+        return out
+
     def object_ids(self, label: str) -> list[int]:
         return [r[0] for r in self.read("SELECT id FROM objects WHERE label = ?", (label,))]
 
-    def current(self, label: str) -> list[Placement]:
-        """Current (last known) placement of every object with ``label``."""
-        return _placements(self.read(
-            f"SELECT {_COLS} FROM objects o JOIN placements p ON p.id = o.current_placement WHERE o.label = ?",
-            (label,)))
+    def current(self, label: str, seen: Optional[dict] = None, missed_before_ns: int = 2**62) -> list[Placement]:
+        """Current (last known) placement of every object with ``label``. ``seen``: a dict that
+        receives :meth:`objects_seen`'s entries for them from the same query (misses at or before
+        ``missed_before_ns``)."""
+        if seen is None:
+            return _placements(self.read(
+                f"SELECT {_COLS} FROM objects o JOIN placements p ON p.id = o.current_placement WHERE o.label = ?",
+                (label,)))
+        rows = self.read(f"SELECT {_COLS}, o.first_seen_ns, (SELECT max(e.stamp_ns) FROM events e WHERE e.object_id "
+                         "= o.id AND e.kind = 'disappeared' AND e.stamp_ns <= ?) FROM objects o JOIN placements p ON "
+                         "p.id = o.current_placement WHERE o.label = ?", (int(missed_before_ns), label))
+        for r in rows:
+            seen[r[1]] = (r[2], r[14], r[4], r[15])
+        return _placements(rows)
 
     def at(self, label: Optional[str], t_ns: int, ids: Optional[list[int]] = None) -> list[Placement]:
         """Latest placement begun at or before ``t_ns`` of each object with ``label`` (or ``ids``)."""
@@ -300,9 +357,9 @@ class StoreView:
                 "WHERE r.t0 >= ? AND r.t0 <= ? AND p.t_start > ? AND p.t_start <= ?", (lo - 1, hi + 1, t0_ns, t1_ns))}
         return ids
 
-    def seen_in(self, t0_ns: int, t1_ns: int, box=None) -> list[Placement]:
+    def seen_in(self, t0_ns: int, t1_ns: int, box=None, room_ids=None) -> list[Placement]:
         """Placements with a sighting inside [t0, t1] (first..last sighting overlaps it), optionally
-        only inside ``box`` (lo, hi)."""
+        only inside ``box`` (lo, hi) and in the rooms ``room_ids``."""
         lo, hi = self.lt.rtree_time(t0_ns), self.lt.rtree_time(t1_ns)
         if lo is None:
             return []
@@ -311,21 +368,21 @@ class StoreView:
             where = " AND r.x1 >= ? AND r.x0 <= ? AND r.y1 >= ? AND r.y0 <= ? AND r.z1 >= ? AND r.z0 <= ?"
             for k in range(3):
                 params += [float(box[0][k]), float(box[1][k])]
-        return [_placement(r) for r in self.read(
+        if room_ids is not None:
+            rooms = [int(r) for r in room_ids]
+            where += f" AND p.room_id IN ({','.join('?' * len(rooms))})"
+            params += rooms
+        return _placements(self.read(
             f"SELECT {_COLS} FROM placement_rtree r JOIN placements p ON p.id = r.id JOIN objects o ON o.id = p.object_id "
             "WHERE r.t0 <= ? AND r.t1 >= ? AND p.t_start <= ? AND p.t_end >= ?" + where + " ORDER BY p.t_end DESC",
-            params)]
+            params))
 
     def near(self, center, radius_m: float, t_ns: int, label: Optional[str]) -> list[Placement]:
         """Objects whose placement at ``t_ns`` lies within ``radius_m`` of ``center`` (R*Tree)."""
         c = np.asarray(center, dtype=np.float64)
-        lo, hi = c - radius_m, c + radius_m
-        rows = self.stack.long_term.objects_in_box(lo, hi, t_ns, t_ns, label)
-        ids = sorted({p.object_id for p in rows})
-        if not ids:
-            return []
-        now = self.at(None, t_ns, ids)
-        return [p for p in now if float(np.linalg.norm(p.position - c)) <= radius_m]
+        # placements seen up to t (or still open), as objects_in_box(t, t) selects them
+        ps = self.state_in((c - radius_m, c + radius_m), t_ns, since_ns=t_ns, label=label)
+        return [p for p in ps if float(np.linalg.norm(p.position - c)) <= radius_m]
 
 
 _KEYS: dict = {}

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from typing import Callable, Optional
 
+import orjson
+
 from robomem.service import browse, engine
 from robomem.service import models as m
 
@@ -25,8 +27,12 @@ MAX_CACHED_BODY = 1024
 
 
 def dumps(data) -> bytes:
-    """The service's JSON encoding (compact, UTF-8)."""
-    return json.dumps(data, separators=(",", ":")).encode()
+    """The service's JSON encoding (compact, UTF-8): orjson (several times faster), or the
+    standard library for what orjson refuses (integers beyond 64 bits, non-string keys)."""
+    try:
+        return orjson.dumps(data)
+    except TypeError:
+        return json.dumps(data, separators=(",", ":")).encode()
 
 
 _HEALTH = dumps({"status": "ok"})

@@ -246,6 +246,16 @@ def create_app_from_env():
     return create_app(ServeConfig.from_env())
 
 
+def _http_protocol() -> str:
+    """httptools (C parser) with the request-head cap of :mod:`robomem.service.http_protocol` when
+    installed, else h11 (capped by uvicorn's ``h11_max_incomplete_event_size``)."""
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return "h11"
+    return "robomem.service.http_protocol:CappedHttpToolsProtocol"
+
+
 def serve(config: ServeConfig) -> None:
     """Run the service (blocks). Checks the bind/token rule and that the store opens read-only
     before uvicorn starts, so mistakes are reported as one clear line."""
@@ -255,7 +265,8 @@ def serve(config: ServeConfig) -> None:
     check_bind(config.host, config.token)
     robomem.open(config.store, readonly=True, perception=None).close()
     common = dict(host=config.host, port=config.port, log_level=config.log_level, proxy_headers=False,
-                  server_header=False, access_log=False, timeout_keep_alive=30, h11_max_incomplete_event_size=16 * 1024)
+                  server_header=False, access_log=False, timeout_keep_alive=30, h11_max_incomplete_event_size=16 * 1024,
+                  http=_http_protocol())   # the event loop: uvicorn's "auto" (uvloop when installed)
     if config.workers > 1:
         os.environ[ENV_CONFIG] = config.to_env()
         # uvicorn kills a worker that does not answer its supervisor's ping within this many seconds;
