@@ -456,6 +456,44 @@ def test_identical_mugs_that_both_moved_are_reported_unsure_which_one(old_place_
     assert p.scene_graph.num_nodes("object") == 5
 
 
+def test_a_move_seen_only_in_part_at_its_new_place_keeps_its_id():
+    """The book moves from the table onto the sofa and is first seen there only in part (cut by
+    the image's bottom edge: a quarter of its length), then its old place is seen empty: the
+    partial view is still the book, moved (same id). Before, the size gate compared the partial
+    view's box with the whole book's and refused the pair: the book 'disappeared' and came back
+    as a new object."""
+    p = PerceptionPipeline()
+    for f in sweep(scene_objects() + room_boxes(), T0):
+        p.process(f)
+    book = next(a["id"] for a in p.scene_graph.objects() if a["label"] == "book")
+    s2 = room_boxes() + [x for x in scene_objects() if x["id"] != 4] + [
+        box(4, "book", (4.75, 4.1, 0.85), (4.91, 4.33, 0.89), (160, 40, 90))]
+    t1 = T0 + 3600 * 10**9
+    at_sofa = p.process(render(s2, camera_pose(4.83, 3.3, 1.2, math.pi / 2, 0.33), t1))
+    part = next(e.object_id for e in at_sofa.events if e.label == "book")
+    seg = p.tracker.objects[part]
+    assert np.sort(seg.bbox_max - seg.bbox_min)[1] < 0.08      # a quarter of the 0.23 m length
+    events = [e for r in (p.process(f) for f in sweep(s2, t1 + 10**9)) for e in r.events]
+    moved = [e for e in events if e.kind == EventKind.MOVED and e.label == "book"]
+    assert [e.object_id for e in moved] == [book]
+    assert not [e for e in events if e.kind == EventKind.DISAPPEARED]
+    assert p.tracker.resolve(part) == book
+    np.testing.assert_allclose(p.scene_graph.get_object(book)["position"][:2], [4.83, 4.215], atol=0.1)
+
+
+def test_partial_view_size_gate():
+    """The gate's size term is zero when one box fits inside the other (a partial view), the
+    two-sided term is not; a box longer one way and narrower the other still costs."""
+    from robomem.perception.association import appearance_cost, appearance_descriptor
+    whole = appearance_descriptor((160, 40, 90), (0, 0, 0), (0.16, 0.23, 0.04))
+    part = appearance_descriptor((160, 40, 90), (0, 0, 0), (0.16, 0.057, 0.04))
+    assert appearance_cost(part, whole, partial_views=True) == pytest.approx(0.0)
+    assert appearance_cost(whole, part, partial_views=True) == pytest.approx(0.0)
+    assert appearance_cost(part, whole) > 5.0
+    crossed = appearance_descriptor((160, 40, 90), (0, 0, 0), (0.40, 0.10, 0.04))   # longer, narrower
+    assert appearance_cost(crossed, whole, partial_views=True) > 2.0
+
+
 def test_identity_probabilities_and_settings_are_checked():
     from robomem.errors import InvalidInputError
     from robomem.perception.association import identity_probabilities
