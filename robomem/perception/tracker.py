@@ -69,6 +69,7 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
         identity_temperature: float = 1.0,
         sure_identity: float = 0.9,
         min_candidate_probability: float = 0.05,
+        new_object_cost: Optional[float] = 3.0,
     ) -> None:
         if not 0.0 < sure_identity <= 1.0:
             raise InvalidInputError(f"sure_identity must be in (0, 1], got {sure_identity}")
@@ -77,6 +78,13 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
         if not identity_temperature > 0:
             raise InvalidInputError(f"identity_temperature must be positive, got {identity_temperature}")
         self.identity_temperature = float(identity_temperature)
+        if new_object_cost is not None and not new_object_cost > 0:
+            raise InvalidInputError(f"new_object_cost must be positive or None, got {new_object_cost}")
+        #: Fine appearance cost of the "truly new object" hypothesis against unverified old
+        #: look-alikes (see ``_fold_unverified``); None switches that rule off.
+        self.new_object_cost = None if new_object_cost is None else float(new_object_cost)
+        # Provisional id -> old id it was folded into during the current frame (TrackerUpdate.merged).
+        self._folds: dict[int, int] = {}
         self.sure_identity = float(sure_identity)
         self.min_candidate_probability = float(min_candidate_probability)
         # Old object id -> (candidate old objects, probabilities) of the assignment that just made
@@ -227,7 +235,13 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
             other = (frame.instance_ids == 0) | np.isin(frame.instance_ids, np.array(other_ids, dtype=np.uint32))
         events.extend(self._miss_evidence(frame, matched_objs, stamp, other))
         events.extend(self._retry_folds(stamp))
+        events.extend(self._fold_unverified(stamp))
         self._pending_identity.clear()
+        if self._folds:
+            # Provisional objects folded into the old object they are (moved): reported with the
+            # duplicates, so a consumer drops the provisional id.
+            merged = {**merged, **self._folds}
+            self._folds = {}
         return TrackerUpdate(matches, events, merged)
 
     def _merge_duplicates(self, touched: set) -> dict[int, int]:
