@@ -42,9 +42,11 @@ class ChangeEventsMixin:
         passes, >= ``move_min_distance`` from its old place), at the fine cost (one instance
         measures far closer to itself than to another look-alike), or a truly new object at the
         fixed cost ``new_object_cost``. Probabilities are the softmax of ``-cost`` over them. When
-        one unverified look-alike has probability >= ``sure_identity`` the sighting is that object,
-        moved: folded into it (a ``moved`` event, the sighting's id becomes an alias; one-way, so it
-        cannot oscillate). Otherwise the look-alikes with probability >= ``min_candidate_probability``
+        one unverified look-alike has probability >= ``fold_probability`` (default 0.5: more
+        likely than all other hypotheses together) the sighting is that object, moved: folded into
+        it (a ``moved`` event, the sighting's id becomes an alias; one-way, so it cannot
+        oscillate); below ``sure_identity`` the kept object records the other look-alikes as
+        identity candidates ("unsure which one"). Otherwise the look-alikes with probability >= ``min_candidate_probability``
         are listed on the sighting as identity candidates (``where_candidates`` of each lists the
         sighting's place) and the decision is retried every frame of the session, as the other
         look-alikes get verified."""
@@ -73,7 +75,7 @@ class ChangeEventsMixin:
             for a in np.argsort(costs[:, :-1].min(axis=1)) if len(olds) else []:
                 y = ys[a]
                 b = int(np.argmax(probs[a, :-1]))
-                if probs[a, b] >= self.sure_identity and olds[b].object_id not in taken \
+                if probs[a, b] >= self.fold_probability and olds[b].object_id not in taken \
                         and olds[b].object_id in self.objects and y.object_id in self.objects:
                     x = olds[b]
                     taken.add(x.object_id)

@@ -70,6 +70,7 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
         sure_identity: float = 0.9,
         min_candidate_probability: float = 0.05,
         new_object_cost: Optional[float] = 3.0,
+        fold_probability: float = 0.5,
     ) -> None:
         if not 0.0 < sure_identity <= 1.0:
             raise InvalidInputError(f"sure_identity must be in (0, 1], got {sure_identity}")
@@ -83,6 +84,9 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
         #: Fine appearance cost of the "truly new object" hypothesis against unverified old
         #: look-alikes (see ``_fold_unverified``); None switches that rule off.
         self.new_object_cost = None if new_object_cost is None else float(new_object_cost)
+        if not 0.0 < fold_probability <= 1.0:
+            raise InvalidInputError(f"fold_probability must be in (0, 1], got {fold_probability}")
+        self.fold_probability = float(fold_probability)
         # Provisional id -> old id it was folded into during the current frame (TrackerUpdate.merged).
         self._folds: dict[int, int] = {}
         self.sure_identity = float(sure_identity)
