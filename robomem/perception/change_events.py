@@ -42,8 +42,9 @@ class ChangeEventsMixin:
         passes, >= ``move_min_distance`` from its old place), at the fine cost (one instance
         measures far closer to itself than to another look-alike), or a truly new object at the
         fixed cost ``new_object_cost``. Probabilities are the softmax of ``-cost`` over them. When
-        one unverified look-alike has probability >= ``fold_probability`` (default 0.5: more
-        likely than all other hypotheses together) the sighting is that object, moved: folded into
+        one unverified look-alike has probability >= ``fold_probability`` (default 0.9; 0.5,
+        "more likely than all other hypotheses together", folded 3 unmoved objects into moved
+        look-alikes' sightings on the development houses) the sighting is that object, moved: folded into
         it (a ``moved`` event, the sighting's id becomes an alias; one-way, so it cannot
         oscillate); below ``sure_identity`` the kept object records the other look-alikes as
         identity candidates ("unsure which one"). Otherwise the look-alikes with probability >= ``min_candidate_probability``

@@ -70,7 +70,7 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
         sure_identity: float = 0.9,
         min_candidate_probability: float = 0.05,
         new_object_cost: Optional[float] = 3.0,
-        fold_probability: float = 0.5,
+        fold_probability: float = 0.9,
     ) -> None:
         if not 0.0 < sure_identity <= 1.0:
             raise InvalidInputError(f"sure_identity must be in (0, 1], got {sure_identity}")
