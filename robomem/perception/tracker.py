@@ -27,6 +27,13 @@ assigned to new sightings of the same label by a Hungarian assignment on descrip
 (:func:`appearance_cost`). Old objects of that label not yet seen in the current session compete
 too: a sighting that looks more like one of them is not folded into a missing one yet; such a
 deferred fold is retried every frame of the session.
+
+A sighting first made in a later session can also be folded into an old look-alike whose place
+this session has not re-checked (neither seen in place nor seen absent: inside a closed fridge,
+behind furniture) when its appearance makes that look-alike at least ``fold_probability`` likely
+against the other unverified look-alikes and a truly new object (``new_object_cost``); otherwise
+those look-alikes become identity candidates of the sighting (see ``_fold_unverified``). Folds
+are reported in ``TrackerUpdate.merged`` with the duplicates.
 """
 from __future__ import annotations
 
