@@ -25,12 +25,19 @@ def appearance_descriptor(mean_rgb, bbox_min, bbox_max) -> tuple:
 
 
 def appearance_cost(a: tuple, b: tuple, color_scale: float = 0.05, value_scale: float = 0.3,
-                    size_scale: float = 0.1) -> float:
+                    size_scale: float = 0.1, partial_views: bool = False) -> float:
     """Distance of two :func:`appearance_descriptor` s (0 = alike; about 1 per scale unit).
 
     Sizes compare the two largest extents only: the smallest (thickness) is the one a single view
-    measures worst."""
-    cost = float(np.abs(a[2][1:] - b[2][1:]).mean()) / size_scale
+    measures worst. ``partial_views``: a box that fits inside the other (sorted extents) costs
+    nothing for size -- one of the two may be a partial view (a plate on a high shelf seen edge-on
+    from below, a book seen between its neighbours); only a box longer one way and narrower the
+    other pays for size."""
+    d = a[2][1:] - b[2][1:]
+    if partial_views:
+        cost = min(float(np.clip(d, 0, None).mean()), float(np.clip(-d, 0, None).mean())) / size_scale
+    else:
+        cost = float(np.abs(d).mean()) / size_scale
     if a[0] is not None and b[0] is not None:
         cost += float(np.linalg.norm(a[0] - b[0])) / color_scale + abs(a[1] - b[1]) / value_scale
     return cost
@@ -163,14 +170,16 @@ class AssociationMixin:
     def _pair_costs(self, descs_new: list, descs_old: list, allowed: np.ndarray) -> tuple:
         """(fine, gate) cost matrices of new sightings (rows) against old objects (columns):
         ``gate`` is :func:`appearance_cost` at its default scales (is it the same kind of thing at
-        all); ``fine`` weighs chromaticity finely (:data:`FINE_SCALES`) to tell look-alikes apart.
-        Pairs not ``allowed`` cost inf in both."""
+        all), tolerant of partial views (a box that fits in the other costs nothing for size: a
+        sighting seen only in part, or an old object that was); ``fine`` weighs chromaticity finely
+        (:data:`FINE_SCALES`) and compares sizes both ways, to tell look-alikes apart. Pairs not
+        ``allowed`` cost inf in both."""
         fine = np.full(allowed.shape, np.inf)
         gate = np.full(allowed.shape, np.inf)
         for a, dn in enumerate(descs_new):
             for b, do in enumerate(descs_old):
                 if allowed[a, b]:
-                    gate[a, b] = appearance_cost(dn, do)
+                    gate[a, b] = appearance_cost(dn, do, partial_views=True)
                     if gate[a, b] <= self.max_appearance_cost:
                         fine[a, b] = appearance_cost(dn, do, **FINE_SCALES)
         return fine, gate

@@ -33,6 +33,67 @@ class ChangeEventsMixin:
                 events.extend(self._fold(o, y, stamp))
         return events
 
+    def _fold_unverified(self, stamp: int) -> list[ObjectEvent]:
+        """A sighting first made in this session that matched no tracked object, while old
+        look-alikes of its label were not yet re-checked this session (neither seen in place nor
+        seen absent: their old place may be inside a closed fridge or behind furniture).
+
+        Hypotheses per sighting: each such *unverified* old look-alike ``x`` (appearance gate
+        passes, >= ``move_min_distance`` from its old place), at the fine cost (one instance
+        measures far closer to itself than to another look-alike), or a truly new object at the
+        fixed cost ``new_object_cost``. Probabilities are the softmax of ``-cost`` over them. When
+        one unverified look-alike has probability >= ``fold_probability`` (default 0.9; 0.5,
+        "more likely than all other hypotheses together", folded 3 unmoved objects into moved
+        look-alikes' sightings on the development houses) the sighting is that object, moved: folded into
+        it (a ``moved`` event, the sighting's id becomes an alias; one-way, so it cannot
+        oscillate); below ``sure_identity`` the kept object records the other look-alikes as
+        identity candidates ("unsure which one"). Otherwise the look-alikes with probability >= ``min_candidate_probability``
+        are listed on the sighting as identity candidates (``where_candidates`` of each lists the
+        sighting's place) and the decision is retried every frame of the session, as the other
+        look-alikes get verified."""
+        if self.session == 0 or self.new_object_cost is None:
+            return []
+        provisional = [y for y in self.objects.values()
+                       if y.first_session == self.session and y.state == PRESENT and y.label != UNLABELLED]
+        if not provisional:
+            return []
+        events: list[ObjectEvent] = []
+        for label in sorted({y.label for y in provisional}):
+            ys = [y for y in provisional if y.label == label]
+            olds = [x for x in self.objects.values()
+                    if x.label == label and x.state == PRESENT and x.misses == 0
+                    and x.last_session < self.session and x.first_session < self.session]
+            if not olds:
+                continue
+            allowed = np.array([[y.first_seen_ns > x.last_seen_ns
+                                 and np.linalg.norm(x.centroid - y.centroid) >= self.move_min_distance
+                                 for x in olds] for y in ys], dtype=bool).reshape(len(ys), len(olds))
+            fine, gate = self._pair_costs([_obj_desc(y) for y in ys], [_obj_desc(x) for x in olds], allowed)
+            fine = np.where(gate <= self.max_appearance_cost, fine, np.inf)
+            costs = np.concatenate([fine, np.full((len(ys), 1), self.new_object_cost)], axis=1)
+            probs = identity_probabilities(costs, self.identity_temperature)
+            taken: set = set()
+            for a in np.argsort(costs[:, :-1].min(axis=1)) if len(olds) else []:
+                y = ys[a]
+                b = int(np.argmax(probs[a, :-1]))
+                if probs[a, b] >= self.fold_probability and olds[b].object_id not in taken \
+                        and olds[b].object_id in self.objects and y.object_id in self.objects:
+                    x = olds[b]
+                    taken.add(x.object_id)
+                    self._pending_identity[x.object_id] = (olds, probs[a, :-1])
+                    events.extend(self._fold(x, y, stamp))
+                    continue
+                p = {olds[k].object_id: float(probs[a, k]) for k in range(len(olds))
+                     if probs[a, k] >= self.min_candidate_probability}
+                if p:
+                    p[y.object_id] = float(probs[a, -1])
+                    tot = sum(p.values())
+                    y.identity_candidates = dict(sorted(((k, v / tot) for k, v in p.items()), key=lambda kv: -kv[1]))
+                    y.identity_session = self.session
+                elif y.identity_session == self.session:
+                    y.identity_candidates = {}
+        return events
+
     # -- association ----------------------------------------------------------------------------
 
     def _miss_evidence(self, frame: Frame, matched: set, stamp: int, other_mask=None) -> list[ObjectEvent]:
@@ -141,6 +202,7 @@ class ChangeEventsMixin:
         o.state = PRESENT
         del self.objects[y.object_id]
         self.aliases[y.object_id] = o.object_id
+        self._folds[y.object_id] = o.object_id
         for k, v in list(self.aliases.items()):
             if v == y.object_id:
                 self.aliases[k] = o.object_id

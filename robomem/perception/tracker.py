@@ -27,6 +27,13 @@ assigned to new sightings of the same label by a Hungarian assignment on descrip
 (:func:`appearance_cost`). Old objects of that label not yet seen in the current session compete
 too: a sighting that looks more like one of them is not folded into a missing one yet; such a
 deferred fold is retried every frame of the session.
+
+A sighting first made in a later session can also be folded into an old look-alike whose place
+this session has not re-checked (neither seen in place nor seen absent: inside a closed fridge,
+behind furniture) when its appearance makes that look-alike at least ``fold_probability`` likely
+against the other unverified look-alikes and a truly new object (``new_object_cost``); otherwise
+those look-alikes become identity candidates of the sighting (see ``_fold_unverified``). Folds
+are reported in ``TrackerUpdate.merged`` with the duplicates.
 """
 from __future__ import annotations
 
@@ -69,6 +76,8 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
         identity_temperature: float = 1.0,
         sure_identity: float = 0.9,
         min_candidate_probability: float = 0.05,
+        new_object_cost: Optional[float] = 3.0,
+        fold_probability: float = 0.9,
     ) -> None:
         if not 0.0 < sure_identity <= 1.0:
             raise InvalidInputError(f"sure_identity must be in (0, 1], got {sure_identity}")
@@ -77,6 +86,16 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
         if not identity_temperature > 0:
             raise InvalidInputError(f"identity_temperature must be positive, got {identity_temperature}")
         self.identity_temperature = float(identity_temperature)
+        if new_object_cost is not None and not new_object_cost > 0:
+            raise InvalidInputError(f"new_object_cost must be positive or None, got {new_object_cost}")
+        #: Fine appearance cost of the "truly new object" hypothesis against unverified old
+        #: look-alikes (see ``_fold_unverified``); None switches that rule off.
+        self.new_object_cost = None if new_object_cost is None else float(new_object_cost)
+        if not 0.0 < fold_probability <= 1.0:
+            raise InvalidInputError(f"fold_probability must be in (0, 1], got {fold_probability}")
+        self.fold_probability = float(fold_probability)
+        # Provisional id -> old id it was folded into during the current frame (TrackerUpdate.merged).
+        self._folds: dict[int, int] = {}
         self.sure_identity = float(sure_identity)
         self.min_candidate_probability = float(min_candidate_probability)
         # Old object id -> (candidate old objects, probabilities) of the assignment that just made
@@ -227,7 +246,13 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
             other = (frame.instance_ids == 0) | np.isin(frame.instance_ids, np.array(other_ids, dtype=np.uint32))
         events.extend(self._miss_evidence(frame, matched_objs, stamp, other))
         events.extend(self._retry_folds(stamp))
+        events.extend(self._fold_unverified(stamp))
         self._pending_identity.clear()
+        if self._folds:
+            # Provisional objects folded into the old object they are (moved): reported with the
+            # duplicates, so a consumer drops the provisional id.
+            merged = {**merged, **self._folds}
+            self._folds = {}
         return TrackerUpdate(matches, events, merged)
 
     def _merge_duplicates(self, touched: set) -> dict[int, int]:
