@@ -109,8 +109,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--max-path", type=float, default=250.0, help="budget: metres per question")
     ap.add_argument("--recall", choices=("memory", "retrieval"), default="memory",
                     help="present-question beliefs from MemoryStack.where_is + hand-set hazards, or from retrieval")
-    ap.add_argument("--paths", choices=("sim", "map"), default="sim",
-                    help="path lengths on the simulator's navigation grid or on the robot's own map")
+    ap.add_argument("--paths", choices=("map", "sim"), default="map",
+                    help="plan paths, travel costs and reachability on the robot's own map (default; the simulator "
+                         "only executes the motion) or on the simulator's navigation grid (the earlier set-up)")
     ap.add_argument("--traces", action="store_true", help="keep every decision trace in the JSON")
     ap.add_argument("--jobs", type=_positive_int("--jobs"), default=1, help="houses run in this many processes")
     ap.add_argument("--out", default="out/eqa/eqa_results.json", help="results JSON")
