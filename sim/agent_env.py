@@ -210,20 +210,32 @@ class MapAgentWorld(SimAgentWorld):
         from scipy import ndimage
         lab, n = ndimage.label(tg.traversable, structure=np.ones((3, 3), bool))
         main = np.argmax(np.bincount(lab.ravel())[1:]) + 1 if n else 0
-        rr, cc = np.nonzero(lab == main) if n else (np.zeros(0, int), np.zeros(0, int))
-        xy = tg.cell_to_world((rr, cc)) if len(rr) else np.zeros((0, 2))
+        region = lab == main if n else np.zeros(tg.shape, bool)
+        # stand on open floor: 10 cm more clearance than the robot needs where the room has it
+        need = self.settings.robot_radius + self.settings.margin + 0.1
+        open_floor = region & (tg.clearance >= need)
+        rr, cc = np.nonzero(region)
+        ro, co = np.nonzero(open_floor)
         out = {}
         for rid, i in self.room_ids.items():
             room = self.scene.rooms[rid]
-            if not len(xy):
-                break
-            order = np.argsort(np.hypot(xy[:, 0] - room.centroid[0], xy[:, 1] - room.centroid[1]))
-            for k in order[:4000:7]:
-                if self.scene.room_at(xy[k]) == rid:
-                    out[i] = RoomInfo(room.room_type, (float(xy[k, 0]), float(xy[k, 1]), 0.0))
-                    self._lookouts.add((round(float(xy[k, 0]), 3), round(float(xy[k, 1]), 3)))
+            for r_, c_ in ((ro, co), (rr, cc)):
+                spot = self._nearest_in_room(tg, r_, c_, room.centroid, rid)
+                if spot is not None:
+                    out[i] = RoomInfo(room.room_type, (spot[0], spot[1], 0.0))
+                    self._lookouts.add((round(spot[0], 3), round(spot[1], 3)))
                     break
         return out
+
+    def _nearest_in_room(self, tg, rr, cc, centre, rid) -> Optional[tuple]:
+        if not len(rr):
+            return None
+        xy = tg.cell_to_world((rr, cc))
+        order = np.argsort(np.hypot(xy[:, 0] - centre[0], xy[:, 1] - centre[1]))
+        for k in order[:4000:7]:
+            if self.scene.room_at(xy[k]) == rid:
+                return float(xy[k, 0]), float(xy[k, 1])
+        return None
 
     def path_length(self, start, goal) -> Optional[float]:
         return self.paths(start, goal, self._reach(goal))
