@@ -166,6 +166,18 @@ def add_rooms(stack, scene, room_ids: dict) -> None:
         g.add_node("room", i, room_type=scene.rooms[rid].room_type, name=rid)
 
 
+def fill_rooms_from_plan(stack, scene, room_ids: dict) -> int:
+    """For a stack without a map (hence without its own room segmentation): give the current
+    placements that have no room the floor plan's room of their position (the ids of
+    :func:`add_rooms`), so retrieval can say which room a thing is in. Returns how many got one."""
+    pids, xyz = stack.long_term.current_placements_without_room()
+    rooms = [room_ids.get(scene.room_at(np.asarray(p[:2], dtype=float))) for p in xyz]
+    keep = [i for i, r in enumerate(rooms) if r is not None]
+    if not keep:
+        return 0
+    return stack.long_term.set_placement_rooms(pids[keep], [rooms[i] for i in keep])
+
+
 def _record(base: dict, ep, ok: bool, **extra) -> dict:
     return {**base, "correct": bool(ok), "confidence": float(ep.confidence), "path_m": float(ep.path_m),
             "steps": int(ep.steps), "wall_s": float(ep.wall_s), "stop_reason": ep.stop_reason,
