@@ -211,8 +211,9 @@ class MapAgentWorld(SimAgentWorld):
         lab, n = ndimage.label(tg.traversable, structure=np.ones((3, 3), bool))
         main = np.argmax(np.bincount(lab.ravel())[1:]) + 1 if n else 0
         region = lab == main if n else np.zeros(tg.shape, bool)
-        # stand on open floor: 10 cm more clearance than the robot needs where the room has it
-        need = self.settings.robot_radius + self.settings.margin + 0.1
+        # stand on open floor: a cell (5 cm) more clearance than the robot needs where the room has
+        # it, so that a robot put there is clear of obstacles in the simulator's grid too
+        need = self.settings.robot_radius + self.settings.margin + 0.05
         open_floor = region & (tg.clearance >= need)
         rr, cc = np.nonzero(region)
         ro, co = np.nonzero(open_floor)
@@ -232,7 +233,7 @@ class MapAgentWorld(SimAgentWorld):
             return None
         xy = tg.cell_to_world((rr, cc))
         order = np.argsort(np.hypot(xy[:, 0] - centre[0], xy[:, 1] - centre[1]))
-        for k in order[:4000:7]:
+        for k in order[:4000]:
             if self.scene.room_at(xy[k]) == rid:
                 return float(xy[k, 0]), float(xy[k, 1])
         return None
