@@ -9,8 +9,9 @@ the household has moved things, and every policy's robot, from its dock, is aske
 questions:
 
 * present: "where is the X?" / "which room is the X in?" about objects present then (half of them
-  moved since the tour) — the agent decides whether to answer from memory or go and look (walking
-  on the simulator's navigation grid, every frame through perception into its memory);
+  moved since the tour) — the agent decides whether to answer from memory or go and look (paths,
+  costs and reachability on the robot's own map, ``--paths map``, the default; the simulator only
+  executes the motion, collision-checked; every look's frames through perception into its memory);
 * past ("where was the X yesterday evening?"), past-and-present
   ("what changed in the kitchen since this morning?"), counting ("how many cups are in the
   kitchen?"), relations ("which mug is nearest to the sofa?") from ``sim.questions``, and the
@@ -51,7 +52,7 @@ import sim  # noqa: E402
 from benchmarks.eqa_report import CATEGORY_GROUPS, markdown_groups, read_records, report, write_outputs  # noqa: E402
 from robomem.planning import Agent, AnswerRecall, Budget, InvalidPlanningSettingError, MemoryRecall  # noqa: E402
 from robomem.planning.evaluation import SIMULATORS, add_arguments, finish_args, parse_range, policies  # noqa: E402
-from sim.agent_env import SimAgentWorld  # noqa: E402
+from sim.agent_env import MapAgentWorld, SimAgentWorld, tour_trail, transit_frames  # noqa: E402
 from sim.house_styles import LAYOUT_STYLES  # noqa: E402
 from sim.question_words import stamp_phrase  # noqa: E402
 from sim.questions import QuestionGenerator  # noqa: E402
@@ -165,6 +166,18 @@ def add_rooms(stack, scene, room_ids: dict) -> None:
         g.add_node("room", i, room_type=scene.rooms[rid].room_type, name=rid)
 
 
+def fill_rooms_from_plan(stack, scene, room_ids: dict) -> int:
+    """For a stack without a map (hence without its own room segmentation): give the current
+    placements that have no room the floor plan's room of their position (the ids of
+    :func:`add_rooms`), so retrieval can say which room a thing is in. Returns how many got one."""
+    pids, xyz = stack.long_term.current_placements_without_room()
+    rooms = [room_ids.get(scene.room_at(np.asarray(p[:2], dtype=float))) for p in xyz]
+    keep = [i for i, r in enumerate(rooms) if r is not None]
+    if not keep:
+        return 0
+    return stack.long_term.set_placement_rooms(pids[keep], [rooms[i] for i in keep])
+
+
 def _record(base: dict, ep, ok: bool, **extra) -> dict:
     return {**base, "correct": bool(ok), "confidence": float(ep.confidence), "path_m": float(ep.path_m),
             "steps": int(ep.steps), "wall_s": float(ep.wall_s), "stop_reason": ep.stop_reason,
@@ -195,6 +208,20 @@ def run_house(spec: tuple[int, str], args, pols, on_session=None) -> list[dict]:
     s0 = scenario.log.session(0)
     frames = list(scenario.session_frames(0, env, views_per_room=args.tour_views))
     tour = [(f.stamp_ns, room_of(f.T_world_camera[:3, 3])) for f in frames]
+    spots: list = []
+    for f in frames:
+        p = [float(v) for v in f.T_world_camera[:2, 3]]
+        if not spots or math.dist(spots[-1], p) > 0.01:
+            spots.append(p)
+    # The tour is driven from room to room: each robot's odometry trail (free ground on its map),
+    # and the obstacles it bumps into later, per policy (each policy's robot keeps its own).
+    trail = tour_trail(env.pathfinder, spots)
+    trails = {name: list(trail) for name, _, _ in pols}
+    bumps: dict = {name: [] for name, _, _ in pols}
+    if args.paths == "map":    # depth seen while driving between the rooms goes into each robot's map
+        for f in transit_frames(env, trail, stamp_ns=s0.t_start):
+            for st in stacks.values():
+                st.map.insert(f)
     for st in stacks.values():
         st.begin_session(s0.name, s0.t_start)
         for f, (_, r) in zip(frames, tour):
@@ -216,22 +243,18 @@ def run_house(spec: tuple[int, str], args, pols, on_session=None) -> list[dict]:
             st = stacks[name]
             st.begin_session(s.name, s.t_start)
             env.clock_ns = s.t_start + 60 * 10**9
-            world = SimAgentWorld(scene, env, st, render_cache=cache, cache_tag=k, explore_views=args.explore_views,
-                                  verify_views=args.verify_views, geometry_cache=geometry)
+            view_kw = dict(render_cache=cache, cache_tag=k, explore_views=args.explore_views,
+                           verify_views=args.verify_views, geometry_cache=geometry)
+            if args.paths == "map":
+                world = MapAgentWorld(scene, env, st, trail=trails[name], bumps=bumps[name], **view_kw)
+            else:
+                world = SimAgentWorld(scene, env, st, **view_kw)
             rooms = world.rooms()
             if args.recall == "retrieval":
                 recall = AnswerRecall(st, rooms, lambda: env.clock_ns, room_of=world.room_of)
             else:
                 recall = MemoryRecall(st, rooms, lambda: env.clock_ns, room_of=world.room_of)
             path_length, act = world.path_length, world.act
-            if args.paths == "map":
-                from robomem.planning.map_paths import MapPathLength
-                path_length = MapPathLength(lambda st=st: st.map.octree)
-
-                def act(action, world=world, path_length=path_length):
-                    out = world.act(action)
-                    path_length.refresh()          # the map grew on the way
-                    return out
             budget = Budget(max_steps=args.max_steps, max_path_m=args.max_path, max_time_s=1800.0)
             agent = Agent(recall, path_length, act, policy=policy, costs=costs, budget=budget)
             dock = dock_of(world)

@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 
 import robomem  # noqa: E402
 import sim  # noqa: E402
-from benchmarks.eqa_eval import add_rooms, parse_range  # noqa: E402
+from benchmarks.eqa_eval import add_rooms, fill_rooms_from_plan, parse_range  # noqa: E402
 from benchmarks.retrieval_scenarios import answerable, score  # noqa: E402
 from robomem.memory import ForgettingPolicy  # noqa: E402
 from sim.house_styles import LAYOUT_STYLES  # noqa: E402
@@ -101,6 +101,9 @@ def run_house(seed: int, style: str, args, settings) -> dict:
                 st.observe(f, room_id=room_ids.get(rid) if rid is not None else None)
             add_rooms(st, scene, room_ids)
             st.end_session(s.t_end)
+            # map=None: no room segmentation, so objects get the floor plan's rooms (else every
+            # "which room" answer is "don't know (no room map)")
+            fill_rooms_from_plan(st, scene, room_ids)
             sizes[name].append({"session": k, "day": s.day, **store_size(st)})
             for q in by_session.get(k, []):
                 a = st.ask(q.question, now_ns=q.asked_at_ns)

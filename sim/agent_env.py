@@ -9,7 +9,15 @@ towards it (``verify_views`` headings around that bearing). Each frame is render
 (sightings) and observed into the memory stack (perception → short/long-term memory). Whether the
 target was seen is read from the perception's observations of those frames, not from the scene.
 
-Rooms come from the scene's floor plan (the robot's own room segmentation is planned to replace it)."""
+Rooms come from the scene's floor plan (the robot's own room segmentation is planned to replace it).
+
+``MapAgentWorld`` is the same on the robot's OWN map: path lengths, paths, look-out points and
+reachability come from the memory's occupancy map (:class:`robomem.planning.MapPathLength`: the
+traversability grid of ``stack.map``, with the places the robot drove counted free and the obstacles
+it bumped into counted occupied); the simulator only executes the motion along the planned
+waypoints, collision-checked (a blocked step stops the robot, becomes a bump on its map, and the
+robot replans from where it stopped). A goal its map cannot reach is reported unreachable (the
+agent lists it and never plans it again)."""
 from __future__ import annotations
 
 import math
@@ -18,7 +26,8 @@ from typing import Optional
 
 import numpy as np
 
-from robomem.planning import Action, Outcome, RoomInfo
+from robomem.mapping.traversability import TraversabilitySettings
+from robomem.planning import Action, MapPathLength, Outcome, RoomInfo
 from sim.base import AgentState
 
 NS = 1_000_000_000
@@ -134,7 +143,10 @@ class SimAgentWorld:
         d = self.path_length(start, goal)
         if d is None:
             return Outcome(0.0, 0.0, tuple(self.pose), reached=False)
-        clock = self.env.clock_ns + int(d / self.speed * NS)
+        return self._look_at_goal(action, goal, d, self.env.clock_ns + int(d / self.speed * NS))
+
+    def _look_at_goal(self, action: Action, goal, d: float, clock: int) -> Outcome:
+        """Standing at ``goal`` after ``d`` metres (clock ``clock``): look and report."""
         if action.kind == "verify":
             bearing = math.atan2(action.goal[1] - goal[1], action.goal[0] - goal[0])
             if np.hypot(action.goal[0] - goal[0], action.goal[1] - goal[1]) < 0.05:
@@ -155,6 +167,177 @@ class SimAgentWorld:
         room = self.room_of(pos)
         return Outcome(d, time_s, self.pose, f"obj:{o.object_id}", pos, room,
                        {"object_id": int(o.object_id), "position": list(pos), "room_id": room})
+
+
+class MapAgentWorld(SimAgentWorld):
+    """``path_length`` and ``act`` on the robot's own map (see the module docstring).
+
+    ``trail``: places the robot has driven (x, y), e.g. its day-0 tour; ``bumps``: obstacle points
+    learned from collisions (both lists are extended in place, so share them across worlds of the
+    same robot); ``settings``: the robot's traversability settings (default: the simulator agent's
+    radius with ``sim.navigation.DEFAULT_MARGIN``); ``reach_m``: a goal counts as reached within this
+    distance; ``max_replans``: blocked motions replanned per act before the goal counts as
+    unreachable. Other arguments as :class:`SimAgentWorld`."""
+
+    def __init__(self, scene, env, stack, scenario=None, *, trail: Optional[list] = None, bumps: Optional[list] = None,
+                 settings: Optional[TraversabilitySettings] = None, reach_m: float = 1.0, max_replans: int = 6,
+                 **kw) -> None:
+        from sim.navigation import DEFAULT_MARGIN
+        super().__init__(scene, env, stack, scenario, **kw)
+        if stack.map is None:
+            raise ValueError("stack: MapAgentWorld needs a MemoryStack with a map (robomem.open(..., map='auto'))")
+        self.trail = [] if trail is None else trail
+        self.bumps = [] if bumps is None else bumps
+        self.settings = settings or TraversabilitySettings(robot_radius=max(0.18, getattr(env, "agent_radius", 0.18)),
+                                                           margin=DEFAULT_MARGIN)
+        self.max_replans = int(max_replans)
+        self.paths = MapPathLength(lambda: stack.map.octree, self.settings, reach_m=reach_m,
+                                   driven_xy=lambda: self.trail, bumped_xy=lambda: self.bumps)
+        self.legs: list[np.ndarray] = []     # driven polylines (x, y), one per act
+        self.collisions = 0
+        self._lookouts: set = set()          # the rooms' look-out points: stood on exactly
+
+    def _reach(self, goal) -> Optional[float]:
+        return 0.15 if (round(float(goal[0]), 3), round(float(goal[1]), 3)) in self._lookouts else None
+
+    def rooms(self) -> dict[int, RoomInfo]:
+        """Room id → RoomInfo(type, look-out point): the cell of the robot's map nearest the room's
+        centre that lies in the room, among the largest connected traversable region (not an island
+        between furniture); rooms without one are left out."""
+        if self.paths.grid is None:
+            self.paths.refresh()
+        tg = self.paths.grid
+        from scipy import ndimage
+        lab, n = ndimage.label(tg.traversable, structure=np.ones((3, 3), bool))
+        main = np.argmax(np.bincount(lab.ravel())[1:]) + 1 if n else 0
+        region = lab == main if n else np.zeros(tg.shape, bool)
+        # stand on open floor: a cell (5 cm) more clearance than the robot needs where the room has
+        # it, so that a robot put there is clear of obstacles in the simulator's grid too
+        need = self.settings.robot_radius + self.settings.margin + 0.05
+        open_floor = region & (tg.clearance >= need)
+        rr, cc = np.nonzero(region)
+        ro, co = np.nonzero(open_floor)
+        out = {}
+        for rid, i in self.room_ids.items():
+            room = self.scene.rooms[rid]
+            for r_, c_ in ((ro, co), (rr, cc)):
+                spot = self._nearest_in_room(tg, r_, c_, room.centroid, rid)
+                if spot is not None:
+                    out[i] = RoomInfo(room.room_type, (spot[0], spot[1], 0.0))
+                    self._lookouts.add((round(spot[0], 3), round(spot[1], 3)))
+                    break
+        return out
+
+    def _nearest_in_room(self, tg, rr, cc, centre, rid) -> Optional[tuple]:
+        if not len(rr):
+            return None
+        xy = tg.cell_to_world((rr, cc))
+        order = np.argsort(np.hypot(xy[:, 0] - centre[0], xy[:, 1] - centre[1]))
+        for k in order[:4000]:
+            if self.scene.room_at(xy[k]) == rid:
+                return float(xy[k, 0]), float(xy[k, 1])
+        return None
+
+    def path_length(self, start, goal) -> Optional[float]:
+        return self.paths(start, goal, self._reach(goal))
+
+    def _drive(self, waypoints: np.ndarray, step_m: float = 0.25) -> tuple[np.ndarray, float, bool]:
+        """Execute the motion along ``waypoints`` in the simulator, collision-checked step by step
+        (``step_m``), sliding along an obstacle like the simulator's own forward step; returns
+        (where it stopped, metres driven, blocked: no progress was possible)."""
+        pf = self.env.pathfinder
+        pos = np.array([waypoints[0][0], waypoints[0][1], 0.0])
+        driven, leg = 0.0, [pos[:2].copy()]
+        for wp in waypoints[1:]:
+            target = np.array([wp[0], wp[1], 0.0])
+            stuck = 0
+            for _ in range(int(4 * np.hypot(*(target[:2] - pos[:2])) / step_m) + 8):
+                gap = float(np.hypot(*(target[:2] - pos[:2])))
+                if gap < 1e-3:
+                    break
+                nxt = pos + (target - pos) * min(1.0, step_m / gap)
+                end, blocked = pf.furthest_free(pos, nxt)
+                if blocked:                       # slide: the longer free axis-aligned component
+                    for axis in (np.array([nxt[0], pos[1], 0.0]), np.array([pos[0], nxt[1], 0.0])):
+                        e2, _ = pf.furthest_free(pos, axis)
+                        if np.hypot(*(e2[:2] - pos[:2])) > np.hypot(*(end[:2] - pos[:2])) + 1e-9:
+                            end = e2
+                    self.collisions += 1
+                moved = float(np.hypot(*(end[:2] - pos[:2])))
+                progress = gap - float(np.hypot(*(target[:2] - end[:2])))
+                if moved > 1e-6:
+                    self.trail.append([float(end[0]), float(end[1])])
+                    leg.append(end[:2].copy())
+                driven += moved
+                pos = np.array([end[0], end[1], 0.0])
+                stuck = stuck + 1 if progress < 0.02 else 0
+                if stuck >= 3:
+                    d = (target[:2] - pos[:2]) / max(float(np.hypot(*(target[:2] - pos[:2]))), 1e-9)
+                    self.bumps.append((pos[:2] + (self.settings.robot_radius + self.paths.grid.resolution) * d).tolist())
+                    # look at what stopped it: the frame goes into the memory (and its map)
+                    self.look(pos, [math.atan2(d[1], d[0])], self.env.clock_ns)
+                    self.legs.append(np.array(leg))
+                    return pos, driven, True
+        self.legs.append(np.array(leg))
+        return pos, driven, False
+
+    def act(self, action: Action) -> Outcome:
+        """Plan on the robot's own map, drive (simulator: collision-checked motion), look."""
+        pos = np.array([self.pose[0], self.pose[1], 0.0])
+        total = 0.0
+        for _ in range(self.max_replans + 1):
+            plan = self.paths.plan(pos, action.goal, self._reach(action.goal))
+            if not plan.found:
+                break
+            pos, d, blocked = self._drive(plan.waypoints)
+            total += d
+            if blocked:
+                self.paths.refresh()          # the bump is on the map now: replan around it
+                continue
+            clock = self.env.clock_ns + int(total / self.speed * NS)
+            out = self._look_at_goal(action, pos, total, clock)
+            self.paths.refresh()              # the map grew on the way and at the look
+            return out
+        self.pose = (float(pos[0]), float(pos[1]), 0.0)
+        self.env.clock_ns += int(total / self.speed * NS)
+        self.paths.refresh()
+        return Outcome(total, total / self.speed, self.pose, reached=False)
+
+
+def tour_trail(pathfinder, spots, step_m: float = 0.1) -> list:
+    """Where a guided tour through ``spots`` (x, y) drove: the simulator's route between consecutive
+    spots, every ``step_m`` metres (the robot's odometry trail of a scripted tour; it counts as free
+    ground on the robot's map)."""
+    trail: list = []
+    for a, b in zip(spots[:-1], spots[1:]):
+        try:
+            pts, _ = pathfinder.find_path(np.array([a[0], a[1], 0.0]), np.array([b[0], b[1], 0.0]))
+        except (ValueError, RuntimeError):
+            continue
+        pts = np.asarray(pts, dtype=float)[:, :2]
+        for p, q in zip(pts[:-1], pts[1:]):
+            n = max(1, int(math.ceil(float(np.hypot(*(q - p))) / step_m)))
+            trail += [(p + (q - p) * t).tolist() for t in np.linspace(0.0, 1.0, n + 1)]
+    return trail
+
+
+def transit_frames(env, trail, every_m: float = 0.5, pitch: float = -0.35, stamp_ns: Optional[int] = None):
+    """Frames a robot driving along ``trail`` (x, y points) takes facing its direction of travel,
+    one every ``every_m`` metres (for its map: the doorways and corridors it passes through)."""
+    pts = np.asarray(trail, dtype=float).reshape(-1, 2)
+    since = every_m
+    for p, q in zip(pts[:-1], pts[1:]):
+        step = float(np.hypot(*(q - p)))
+        if step < 1e-6:
+            continue
+        since += step
+        if since < every_m:
+            continue
+        since = 0.0
+        env.set_agent_state(AgentState(np.array([q[0], q[1], 0.0]), math.atan2(q[1] - p[1], q[0] - p[0]), pitch))
+        if stamp_ns is not None:
+            env.clock_ns = int(stamp_ns)
+        yield env.observe()
 
 
 def _restamp(frame, stamp_ns: int):

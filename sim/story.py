@@ -7,7 +7,9 @@ things, brings new things and takes some away (:class:`sim.scenario.Scenario`). 
 session, next morning): the robot is asked questions in words; each goes through ``stack.ask``
 (:class:`robomem.planning.AnswerRecall`) into the value-of-information agent
 (:class:`robomem.planning.Agent`), which answers from memory or goes to look
-(:class:`sim.agent_env.SimAgentWorld`). The FIRST answer of each question is scored against the
+(:class:`sim.agent_env.MapAgentWorld`: paths, travel costs and reachability on the robot's own map,
+the one day 1 built, with its driven trail and the obstacles it bumped into; the simulator only
+executes the motion, collision-checked). The FIRST answer of each question is scored against the
 scenario's ground truth.
 
 :func:`run_story` returns a :class:`Story` (JSON-able record plus what the report draws);
@@ -25,7 +27,7 @@ import numpy as np
 import robomem
 import sim
 from robomem.planning import Agent, AnswerRecall, Budget
-from sim.agent_env import SimAgentWorld
+from sim.agent_env import MapAgentWorld, SimAgentWorld
 from sim.errors import SceneError
 from sim.explore import explore, observed_floor_fraction
 from sim.navigation import MapRobot
@@ -248,7 +250,8 @@ def run_story(out_dir: Path, config: Optional[StoryConfig] = None) -> Story:
         scenario.goto_session(2)
         env.clock_ns = s_day2.t_start
         stack.begin_session("day 2 questions", env.clock_ns)
-        world = SimAgentWorld(scene, env, stack, scenario)
+        world = MapAgentWorld(scene, env, stack, scenario, trail=[[float(x), float(y)] for x, y in trail],
+                              bumps=[[float(x), float(y)] for x, y in robot.bumps])
         rooms = world.rooms()
         remembered = {p.label for p in stack.placements_at(day1_end)}
         questions = pick_questions(log, s_day2.t_start, day1_end, remembered)
@@ -258,17 +261,12 @@ def run_story(out_dir: Path, config: Optional[StoryConfig] = None) -> Story:
             world.pose, world.target = tuple(float(v) for v in dock), q["label"]
             recall = AnswerRecall(stack, rooms, lambda: env.clock_ns, room_of=world.room_of)
             agent = Agent(recall, world.path_length, world.act, budget=Budget(max_steps=cfg.agent_steps))
-            frames0, t_q = world.stats.frames, env.clock_ns
+            frames0, t_q, legs0 = world.stats.frames, env.clock_ns, len(world.legs)
             ep = agent.run(q["text"], world.pose)
             ok, why = score(q, ep, world)
             a = recall.last_answer
-            legs = []
-            for p0, p1 in zip(ep.poses[:-1], ep.poses[1:]):
-                try:
-                    pts, _ = env.pathfinder.find_path(np.array(p0), np.array(p1))
-                    legs.append([[float(x), float(y)] for x, y in np.asarray(pts)[:, :2]])
-                except (ValueError, RuntimeError):
-                    legs.append([list(p0[:2]), list(p1[:2])])
+            # the motion as driven (planned on the robot's map, executed by the simulator)
+            legs = [[[float(x), float(y)] for x, y in leg] for leg in world.legs[legs0:]]
             qrec = {**q, "index": i, "episode": ep.to_dict(), "right": bool(ok), "verdict": why,
                     "answer_text": getattr(a, "text", None), "answer_kind": getattr(a, "kind", None),
                     "answer_confidence": getattr(a, "confidence", None),

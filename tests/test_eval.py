@@ -117,3 +117,12 @@ def test_acceptance_checks_on_hand_built_records():
     assert not acceptance(summarise(recs))["voi_over_threshold"]["met"]
     assert ece([0.8] * 5, [1, 1, 1, 1, 0]) == pytest.approx(0.0)
     assert ece([1.0, 1.0], [0, 0]) == pytest.approx(1.0)
+
+
+def test_voi_sweep_scales_travel_and_time_costs_together():
+    from robomem.planning.evaluation import TIME_COST_RATIO, policies
+    pols = {name: costs for name, _, costs in policies([0.9], [0.0001, 0.02])}
+    assert set(pols) == {"memory-only", "explore-always", "threshold-0.9", "voi-0.0001", "voi-0.02"}
+    lo, hi = pols["voi-0.0001"], pols["voi-0.02"]
+    assert lo.cost_per_m == 0.0001 and hi.cost_per_m == 0.02
+    assert abs(lo.cost_per_s / lo.cost_per_m - TIME_COST_RATIO) < 1e-12 and hi.cost_per_s > 100 * lo.cost_per_s

@@ -128,3 +128,19 @@ def test_which_room_question_is_answered_by_room(world):
     world.target = "remote"
     ep = agent_for(world).run("which room is the remote in?", world.pose)
     assert ep.answer["room_id"] == 1
+
+
+def test_room_of_decides_rooms_when_the_store_numbers_rooms_differently(world):
+    """The stack's stored room ids may come from its own segmentation; with ``room_of`` the belief
+    (remembered places and the learned prior) uses the ids of ``rooms`` instead."""
+    from planning_world import room_of
+    rooms = {r + 10: info for r, info in room_infos().items()}          # another numbering
+    recall = MemoryRecall(world.stack, rooms, lambda: world.now, room_of=lambda p: room_of(p) + 10)
+    b = recall("which room is the vase in?")
+    vase = next(h for h in b.hypotheses if h.key == "obj:11")
+    assert vase.room_id == room_of(REMEMBERED[11][1]) + 10 and vase.answer["room_id"] == vase.room_id
+    vase_type = rooms[vase.room_id].room_type
+    assert recall._prior(world.now).counts["vase"] == {vase_type: 1.0}
+    # without room_of the stored ids (which these rooms do not have) would be used
+    plain = MemoryRecall(world.stack, rooms, lambda: world.now)
+    assert next(h for h in plain("which room is the vase in?").hypotheses if h.key == "obj:11").room_id not in rooms

@@ -71,3 +71,55 @@ def test_unsupported_question_does_not_move_the_robot(setup):
     agent = Agent(MemoryRecall(stack, rooms, lambda: env.clock_ns), world.path_length, world.act)
     ep = agent.run("how many mugs were in the kitchen last week?", start)
     assert ep.cannot_answer and ep.steps == 0 and world.stats.frames == frames and world.pose == start
+
+
+def test_agent_acts_on_its_own_map_and_reports_an_unreachable_goal(tmp_path):
+    """MapAgentWorld: the day-0 tour builds the robot's map; paths, costs and look-out points come from
+    that map, the simulator only executes the motion (collision-checked); a goal its map cannot
+    reach is reported, not driven to."""
+    from robomem.planning import Action
+    from sim.agent_env import MapAgentWorld, tour_trail, transit_frames
+
+    scene, f, keys = house()
+    env = sim.EmbeddedSim(scene, width=160, height=120)
+    stack = robomem.open(tmp_path / "m.db")
+    try:
+        spots = [env.pathfinder.snap_point(r.centroid)[:2] for r in scene.rooms.values()]
+        trail = tour_trail(env.pathfinder, spots)
+        world = MapAgentWorld(scene, env, stack, trail=trail)
+        stack.begin_session("tour", env.clock_ns)
+        t = env.clock_ns
+        for p in spots:                                        # scripted tour: look around in every room
+            _, t = world.look(np.array([p[0], p[1], 0.0]), [2 * math.pi * k / 6 for k in range(6)], t)
+        for fr in transit_frames(env, trail, stamp_ns=t):      # and the depth seen driving between them
+            stack.map.insert(fr)
+        stack.end_session(t)
+        world.paths.refresh()
+        scene.move_object(keys, f"{f['coffee_table']}/top", rng=np.random.default_rng(1))
+        truth = scene.objects[keys].position
+        env.clock_ns = t + DAY_NS
+        stack.begin_session("next day", env.clock_ns)
+        rooms = world.rooms()
+        assert set(rooms) == {1, 2}
+        assert all(world.paths.grid.is_traversable(np.array([i.position[:2]]))[0] for i in rooms.values())
+        dock = rooms[world.room_ids["kitchen_0"]].position
+        d_map = world.path_length(dock, rooms[2].position)
+        pf = env.pathfinder
+        d_sim = pf.geodesic_distance(pf.snap_point(np.array(dock)), pf.snap_point(np.array(rooms[2].position)))
+        assert d_map is not None and abs(d_map - d_sim) < 0.25 * d_sim   # the robot's map, not the simulator's
+        world.pose, world.target = dock, "laptop"
+        agent = Agent(MemoryRecall(stack, rooms, lambda: env.clock_ns, room_of=world.room_of), world.path_length,
+                      world.act, budget=Budget(max_steps=6))
+        ep = agent.run("where is the laptop?", dock)
+        assert ep.steps >= 1 and ep.path_m > 1.0, (ep.stop_reason, ep.unreachable, ep.poses, [(o.get("action"), o.get("outcome")) for o in ep.to_dict()["trace"]])
+        assert math.dist(ep.answer["position"][:2], truth[:2]) < 0.5, ep.to_dict()["trace"]
+        assert world.legs and all(env.pathfinder.is_navigable(np.array([x, y, 0.0])) for leg in world.legs
+                                  for x, y in leg)          # every driven point is free in the simulator
+        # a goal behind the outer wall: unreachable on the robot's map, so it does not move
+        before = world.pose
+        out = world.act(Action("verify", "obj:99", (13.0, 2.0, 0.5)))
+        assert not out.reached and out.path_m == 0.0 and world.pose[:2] == before[:2]
+        assert world.path_length(before, (13.0, 2.0, 0.5)) is None
+    finally:
+        stack.close()
+        env.close()

@@ -8,10 +8,12 @@ information computed over a belief (docs/planning.md).
 - :mod:`robomem.planning.recall`, :mod:`robomem.planning.answer_recall`: beliefs from the memory stack
   (``where_is`` + a hazard) or from retrieval's answers (``stack.ask``)
 - :mod:`robomem.planning.agent`: the agent loop over recall / path-length / act callables
+- :mod:`robomem.planning.map_paths`: path lengths and paths on the robot's own map
 """
 from robomem.planning.agent import CANNOT_ANSWER, Agent, Episode, Outcome
 from robomem.planning.answer_recall import AnswerRecall, belief_from_answer
 from robomem.planning.belief import Belief, Hypothesis, certain_at, still_there_probability, update_after_look
+from robomem.planning.map_paths import MapPathLength
 from robomem.planning.errors import InvalidBeliefError, InvalidPlanningSettingError, UnsupportedQuestionError
 from robomem.planning.prior import DEFAULT_ROOM_PRIOR, SemanticPrior, room_probabilities
 from robomem.planning.voi import (Action, Budget, CostModel, Decision, ScoredAction, candidate_actions, decide_voi,
@@ -26,4 +28,4 @@ __all__ = ["AnswerRecall", "belief_from_answer", "Agent", "Episode", "Outcome", 
            "InvalidBeliefError", "InvalidPlanningSettingError", "UnsupportedQuestionError",
            "DEFAULT_ROOM_PRIOR", "SemanticPrior", "room_probabilities",
            "Action", "Budget", "CostModel", "Decision", "ScoredAction", "candidate_actions", "decide_voi",
-           "score_actions"]
+           "score_actions", "MapPathLength"]

@@ -110,5 +110,5 @@ class AnswerRecall:
         prior = self.prior
         if prior is None:
             types = {r: i.room_type for r, i in self.rooms.items()}
-            prior = SemanticPrior.from_placements(self.stack.placements_at(now), types)
+            prior = SemanticPrior.from_placements(self.stack.placements_at(now), types, self.room_of)
         return belief_from_answer(a, self.rooms, prior, room_of=self.room_of, **self.settings)

@@ -20,7 +20,7 @@ from robomem.planning.errors import InvalidPlanningSettingError
 from robomem.planning.policies import ExploreAlwaysPolicy, MemoryOnlyPolicy, ThresholdPolicy, VoIPolicy
 from robomem.planning.voi import CostModel
 
-__all__ = ["add_arguments", "finish_args", "policies", "parse_range", "load_harness", "HarnessUnavailableError",
+__all__ = ["add_arguments", "finish_args", "policies", "voi_costs", "TIME_COST_RATIO", "parse_range", "load_harness", "HarnessUnavailableError",
            "SIMULATORS"]
 
 #: Simulators the harness can drive through the ``sim.base.Simulator`` interface.
@@ -31,12 +31,24 @@ class HarnessUnavailableError(RobomemError):
     """The evaluation harness (``benchmarks/eqa_eval.py`` and the ``sim`` package) is not here."""
 
 
+#: Seconds' cost per metre's cost in the VoI sweep: the default cost model's ratio (0.0005 / 0.01).
+TIME_COST_RATIO = CostModel().cost_per_s / CostModel().cost_per_m
+
+
+def voi_costs(w: float) -> CostModel:
+    """The VoI sweep's cost model for weight ``w``: cost per metre ``w`` and per second
+    ``w * TIME_COST_RATIO`` (travel and the time it takes scale together; with the time cost held
+    fixed, lowering ``w`` below ~0.003 changes nothing, since a look's time then costs more than its
+    metres)."""
+    return CostModel(cost_per_m=w, cost_per_s=w * TIME_COST_RATIO)
+
+
 def policies(thresholds: Sequence[float], cost_weights: Sequence[float]) -> list[tuple]:
     """(name, policy, cost model) for memory-only, explore-always, ``threshold-<t>`` per threshold
-    and ``voi-<w>`` per cost per metre ``w``."""
+    and ``voi-<w>`` per cost weight ``w`` (:func:`voi_costs`)."""
     out = [("memory-only", MemoryOnlyPolicy(), CostModel()), ("explore-always", ExploreAlwaysPolicy(), CostModel())]
     out += [(f"threshold-{t:g}", ThresholdPolicy(t), CostModel()) for t in thresholds]
-    out += [(f"voi-{w:g}", VoIPolicy(), CostModel(cost_per_m=w)) for w in cost_weights]
+    out += [(f"voi-{w:g}", VoIPolicy(), voi_costs(w)) for w in cost_weights]
     return out
 
 
@@ -96,8 +108,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--policies", default=None, help="comma-separated subset of policy names to run")
     ap.add_argument("--thresholds", type=_floats("--thresholds"), default=[0.6, 0.8, 0.95],
                     help="confidence thresholds swept (comma-separated)")
-    ap.add_argument("--cost-weights", type=_floats("--cost-weights"), default=[0.0003, 0.003, 0.02],
-                    help="VoI cost per metre swept (comma-separated)")
+    ap.add_argument("--cost-weights", type=_floats("--cost-weights"), default=[0.0001, 0.0003, 0.001, 0.003, 0.02],
+                    help="VoI cost weights swept (comma-separated): cost per metre w, per second w * 0.05")
     ap.add_argument("--sim", choices=SIMULATORS, default="embedded",
                     help="embedded (Open3D, default) or habitat (needs habitat_sim)")
     ap.add_argument("--width", type=int, default=160)
@@ -109,8 +121,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--max-path", type=float, default=250.0, help="budget: metres per question")
     ap.add_argument("--recall", choices=("memory", "retrieval"), default="memory",
                     help="present-question beliefs from MemoryStack.where_is + hand-set hazards, or from retrieval")
-    ap.add_argument("--paths", choices=("sim", "map"), default="sim",
-                    help="path lengths on the simulator's navigation grid or on the robot's own map")
+    ap.add_argument("--paths", choices=("map", "sim"), default="map",
+                    help="plan paths, travel costs and reachability on the robot's own map (default; the simulator "
+                         "only executes the motion) or on the simulator's navigation grid (the earlier set-up)")
     ap.add_argument("--traces", action="store_true", help="keep every decision trace in the JSON")
     ap.add_argument("--jobs", type=_positive_int("--jobs"), default=1, help="houses run in this many processes")
     ap.add_argument("--out", default="out/eqa/eqa_results.json", help="results JSON")

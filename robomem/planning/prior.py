@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Iterable, Mapping, Optional, Sequence
+from typing import Callable, Iterable, Mapping, Optional, Sequence
 
 from robomem.planning.errors import InvalidPlanningSettingError
 
@@ -79,11 +79,19 @@ class SemanticPrior:
         return self
 
     @classmethod
-    def from_placements(cls, placements: Iterable, room_types: Mapping[int, str], **kwargs) -> "SemanticPrior":
+    def from_placements(cls, placements: Iterable, room_types: Mapping[int, str], room_of: Optional[Callable] = None,
+                        **kwargs) -> "SemanticPrior":
         """Learn from stored placements (objects with ``label`` and ``room_id``, e.g. the long-term
-        store's :class:`~robomem.memory.records.Placement`), ``room_types``: room id → type."""
+        store's :class:`~robomem.memory.records.Placement`), ``room_types``: room id → type.
+        ``room_of``: position → room id in ``room_types``' ids; when given it decides each
+        placement's room (the stored ``room_id`` may come from another numbering, e.g. the
+        robot's own room segmentation)."""
         prior = cls(**kwargs)
-        return prior.learn((p.label, room_types.get(p.room_id)) for p in placements if p.room_id is not None)
+        if room_of is not None:
+            pairs = ((p.label, room_types.get(room_of(tuple(float(v) for v in p.position)))) for p in placements)
+        else:
+            pairs = ((p.label, room_types.get(p.room_id)) for p in placements if p.room_id is not None)
+        return prior.learn(pairs)
 
     def _default(self, category: str) -> dict[str, float]:
         table = self.default.get(category)

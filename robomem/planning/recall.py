@@ -98,7 +98,9 @@ class MemoryRecall:
     ``prior``: the semantic prior (learned from the stack's current placements when None);
     ``room_answer_accuracy``: P(answer right | the target is in a room but not yet seen there);
     ``known_labels``: when given, questions about other labels are unsupported; ``room_of``: position
-    → room id, for remembered places stored without a room."""
+    → room id in the ids of ``rooms``; when given it decides the rooms of remembered places and of
+    the placements the prior learns from (the stack's stored room ids may come from its own room
+    segmentation, numbered differently from ``rooms``)."""
 
     def __init__(self, stack, rooms: Mapping[int, RoomInfo], now_ns, *, still_there: Optional[Callable] = None,
                  moves_per_day: Optional[Mapping[str, float]] = None, default_moves_per_day: float = 0.5,
@@ -126,7 +128,7 @@ class MemoryRecall:
         if self.prior is not None:
             return self.prior
         types = {r: i.room_type for r, i in self.rooms.items()}
-        return SemanticPrior.from_placements(self.stack.placements_at(now), types)
+        return SemanticPrior.from_placements(self.stack.placements_at(now), types, self.room_of)
 
     def p_still(self, answer, now: int) -> float:
         if self.still_there is not None:
@@ -146,7 +148,7 @@ class MemoryRecall:
         n = max(1, len(answers))
         for a in answers:
             pos = tuple(float(v) for v in np.asarray(a.position, dtype=np.float64)[:3])
-            room = a.room_id if a.room_id is not None or self.room_of is None else self.room_of(pos)
+            room = self.room_of(pos) if self.room_of is not None else a.room_id   # the ids of ``rooms``
             hs.append(Hypothesis(f"obj:{a.object_id}", self.p_still(a, now) / n, pos, room,
                                  answer={"object_id": a.object_id, "position": list(pos), "room_id": room,
                                          "receptacle_id": a.receptacle_id, "last_seen_ns": a.last_seen_ns},
