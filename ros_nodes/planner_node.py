@@ -222,25 +222,10 @@ class PlannerNode(RobomemNode):
     def _stand_point(self, start, goal) -> tuple:
         """The free spot within ``reach_m`` of ``goal`` nearest to ``start`` on the robot's map
         (the goal itself when the map has none)."""
-        paths = self._paths
-        tg = paths.grid
-        dist = paths._field(start) if tg is not None else None
-        if dist is None:
+        xy = self._paths.stand_point(start, goal) if self._paths.grid is not None else None
+        if xy is None:
             return tuple(goal)
-        n = int(math.ceil(paths.reach_m / tg.resolution))
-        r, c = (int(v[0]) for v in tg.world_to_cell(np.asarray(goal, dtype=np.float64)[None, :2]))
-        H, W = dist.shape
-        r0, r1, c0, c1 = max(0, r - n), min(H, r + n + 1), max(0, c - n), min(W, c + n + 1)
-        if r0 >= r1 or c0 >= c1:
-            return tuple(goal)
-        win = dist[r0:r1, c0:c1].copy()
-        yy, xx = np.mgrid[r0:r1, c0:c1]
-        win[(yy - r) ** 2 + (xx - c) ** 2 > n * n] = np.inf
-        if not np.isfinite(win).any():
-            return tuple(goal)
-        k = np.unravel_index(int(np.argmin(win)), win.shape)
-        xy = tg.cell_to_world(np.array([[r0 + k[0], c0 + k[1]]]))[0]
-        return float(xy[0]), float(xy[1]), float(start[2])
+        return xy[0], xy[1], float(start[2])
 
     def _send_goal(self, xyz, yaw: float = 0.0) -> None:
         m = PoseStamped()

@@ -2,6 +2,7 @@
 (path lengths on the memory's occupancy map)."""
 import math
 
+import numpy as np
 import pytest
 
 from robomem.planning import Agent, AnswerRecall
@@ -52,3 +53,17 @@ def test_map_path_lengths_go_through_the_door_and_report_unreachable():
     assert paths((0.6, 0.5, 0.0), (30.0, 30.0, 0.0)) is None          # off the map
     closed = MapPathLength(lambda: _octree_room(wall_gap=False), reach_m=0.3)
     assert closed((0.6, 0.5, 0.0), (3.4, 0.5, 0.0)) is None
+
+
+def test_stand_point_is_a_reachable_cell_within_reach_of_the_goal():
+    """Where a robot sent to a goal stops (what the ROS planner node sends as ``goal_pose``): a
+    traversable cell of the robot's map within ``reach_m`` of the goal, on the robot's side of the
+    wall; None when the goal cannot be reached."""
+    tree = _octree_room()
+    paths = MapPathLength(lambda: tree, reach_m=0.3)
+    xy = paths.stand_point((0.6, 0.5, 0.0), (3.4, 0.5, 0.0))
+    assert xy is not None and np.hypot(xy[0] - 3.4, xy[1] - 0.5) <= 0.3 + paths.grid.resolution
+    assert bool(paths.grid.is_traversable(np.array([xy]))[0])
+    assert paths.stand_point((0.6, 0.5, 0.0), (30.0, 30.0, 0.0)) is None
+    closed = MapPathLength(lambda: _octree_room(wall_gap=False), reach_m=0.3)
+    assert closed.stand_point((0.6, 0.5, 0.0), (3.4, 0.5, 0.0)) is None

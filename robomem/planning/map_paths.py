@@ -88,6 +88,19 @@ class MapPathLength:
         cell = self._goal_cell(f[0], goal, reach_m)
         return None if cell is None else cell[2]
 
+    def stand_point(self, start, goal, reach_m: Optional[float] = None) -> Optional[tuple[float, float]]:
+        """World (x, y) of the traversable cell within ``reach_m`` of ``goal`` that is nearest to
+        ``start`` along the robot's map (where a robot sent to ``goal`` should stop), or None when
+        no such cell is reachable."""
+        f = self._field(start)
+        if f is None:
+            return None
+        cell = self._goal_cell(f[0], goal, reach_m)
+        if cell is None:
+            return None
+        xy = self.grid.cell_to_world((np.array([cell[0]]), np.array([cell[1]])))[0]
+        return float(xy[0]), float(xy[1])
+
     def plan(self, start, goal, reach_m: Optional[float] = None) -> PathResult:
         """The shortest path on the robot's map from ``start`` to the cell where ``goal`` is
         reached (``found=False`` with the reason when there is none)."""
