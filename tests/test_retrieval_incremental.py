@@ -102,18 +102,23 @@ def test_fast_path_cache_follows_the_store_version(store):
         reader.close()
 
 
+def _first_session_two_on_receptacle_9(lt, positions, labels) -> None:
+    """Session "a" at T0: objects 1 and 2 on receptacle 9 (the third entry), each seen twice, room 1."""
+    lt.begin_session("a", T0)
+    for k in range(2):
+        lt.ingest_arrays(np.array([1, 2, 9]), np.full(3, T0 + (k + 1) * S, np.int64), np.array(positions), labels,
+                         receptacle_ids=np.array([9, 9, -1]), room_ids=np.array([1, 1, 1]))
+    lt.end_session(T0 + 10 * S)
+
+
 def test_a_move_to_another_shelf_of_the_same_unit_is_a_change(tmp_path):
     """Same receptacle, other surface (height differs by more than SURFACE_DZ_M): moved; same
     receptacle and surface, a few cm sideways: no change (the scenario truth counts surfaces)."""
     from robomem.retrieval import Changes
     path = tmp_path / "shelf.db"
     with LongTermMemory(path) as lt:
-        lt.begin_session("a", T0)
-        for k in range(2):
-            lt.ingest_arrays(np.array([1, 2, 9]), np.full(3, T0 + (k + 1) * S, np.int64),
-                             np.array([[1.0, 1.0, 1.2], [1.5, 1.0, 1.2], [1.2, 1.0, 0.9]]), ["toy", "book", "shelf unit"],
-                             receptacle_ids=np.array([9, 9, -1]), room_ids=np.array([1, 1, 1]))
-        lt.end_session(T0 + 10 * S)
+        _first_session_two_on_receptacle_9(lt, [[1.0, 1.0, 1.2], [1.5, 1.0, 1.2], [1.2, 1.0, 0.9]],
+                                           ["toy", "book", "shelf unit"])
         t = T0 + 86400 * S
         lt.begin_session("b", t)
         for k in range(2):   # the toy is now on the bottom shelf; the book slid 0.3 m along its shelf
@@ -163,12 +168,8 @@ def test_a_thing_lost_and_found_again_in_place_under_a_new_id_is_no_change(tmp_p
     from robomem.retrieval import Changes
     path = tmp_path / "lost.db"
     with LongTermMemory(path) as lt:
-        lt.begin_session("a", T0)
-        for k in range(2):
-            lt.ingest_arrays(np.array([1, 2, 9]), np.full(3, T0 + (k + 1) * S, np.int64),
-                             np.array([[1.0, 1.0, 0.8], [2.0, 1.0, 0.8], [1.5, 1.0, 0.7]]), ["wallet", "remote", "table"],
-                             receptacle_ids=np.array([9, 9, -1]), room_ids=np.array([1, 1, 1]))
-        lt.end_session(T0 + 10 * S)
+        _first_session_two_on_receptacle_9(lt, [[1.0, 1.0, 0.8], [2.0, 1.0, 0.8], [1.5, 1.0, 0.7]],
+                                           ["wallet", "remote", "table"])
         t = T0 + 86400 * S
         lt.begin_session("b", t)
         lt.ingest(events=[ObjectEvent(EventKind.DISAPPEARED, 1, "wallet", t + S, np.array([1.0, 1.0, 0.8])),
