@@ -101,15 +101,26 @@ def main(argv: Optional[list[str]] = None) -> int:
             for n in fast:
                 executors[-1].add_node(n)
         nodes[0].get_logger().info(f"robomem-ros running: {', '.join(n.get_name() for n in nodes)}")
-        threads = [threading.Thread(target=_spin, args=(ex, ExternalShutdownException), daemon=True,
+        stop = threading.Event()
+        threads = [threading.Thread(target=_spin_until, args=(ex, stop, ExternalShutdownException), daemon=True,
                                     name="robomem-executor") for ex in executors[1:]]
         for t in threads:
             t.start()
         _spin(executors[0], ExternalShutdownException)
-        for ex in executors:
-            ex.shutdown()
+        # Stop the other executors' loops and wait for them BEFORE shutting them down: rclpy's
+        # Executor.shutdown() (9.1) destroys the executor's guard condition without waiting for a
+        # thread blocked in its wait set on it, which crashed the process (SIGSEGV) now and then when
+        # called while that thread was still spinning.
+        stop.set()
         for t in threads:
-            t.join(timeout=5.0)
+            t.join(timeout=10.0)
+        stuck = {id(ex) for ex, t in zip(executors[1:], threads) if t.is_alive()}
+        for ex in executors:
+            if id(ex) not in stuck:
+                ex.shutdown()
+        if stuck:   # never seen; destroying nodes under a live wait set would crash, so leave them
+            nodes[0].get_logger().error("an executor thread did not stop within 10 s; exiting without cleanup")
+            nodes = [n for n in nodes if all(n not in ex.get_nodes() for ex in executors[1:] if id(ex) in stuck)]
     finally:
         # stop the planner and perception first (their threads use the store), close the store last
         rank = {"robomem_planner": 0, "robomem_perception": 1, "robomem_memory": 9}
@@ -122,6 +133,16 @@ def main(argv: Optional[list[str]] = None) -> int:
 def _spin(executor, shutdown_exc) -> None:
     try:
         executor.spin()
+    except (KeyboardInterrupt, shutdown_exc):
+        pass
+
+
+def _spin_until(executor, stop: threading.Event, shutdown_exc, period_s: float = 0.1) -> None:
+    """Spin ``executor`` in this thread until ``stop`` is set or the context shuts down (checked at
+    least every ``period_s``), so the main thread can end the loop before shutting it down."""
+    try:
+        while not stop.is_set() and executor.context.ok():
+            executor.spin_once(timeout_sec=period_s)
     except (KeyboardInterrupt, shutdown_exc):
         pass
 
