@@ -89,6 +89,11 @@ def test_a_budget_ends_the_episode(world):
 def test_an_absent_object_ends_the_search_by_itself(world):
     ep = ask(world, "wallet", budget=Budget(max_steps=50, max_path_m=1e4, max_time_s=1e6))
     assert ep.steps < 12 and not ep.stop_reason.startswith("budget")
+    # every look was from a viewpoint not used before for what it looked at: the same spot again
+    # sees the same frames, so the agent never plans it (and the belief never counts it)
+    views = [(r["chosen"], tuple(c["view"])) for r in ep.trace if r["chosen"]
+             for c in r["considered"] if c["target"] == r["chosen"]]
+    assert len(views) == len(set(views)) and ep.steps >= 2
 
 
 @pytest.mark.parametrize("q", ["make me a sandwich", "", "where is?", 42])
