@@ -185,6 +185,11 @@ class Agent:
                 for looks, view in misses:
                     belief = update_after_look(belief, looks, self.relook_detection, view=view)
             if out.seen_key is not None:
+                # the look also covered the other places in view: mark them looked at from there
+                others = {k: d for k, d in a.looks.items() if k != out.seen_key}
+                if out.reached and others:
+                    misses.append((others, a.view))
+                    belief = update_after_look(belief, others, self.relook_detection, view=a.view)
                 belief = certain_at(belief, out.seen_key, out.seen_position, out.seen_room, out.seen_answer,
                                     self.costs.false_positive)
             elif out.reached:
