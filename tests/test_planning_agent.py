@@ -89,6 +89,11 @@ def test_a_budget_ends_the_episode(world):
 def test_an_absent_object_ends_the_search_by_itself(world):
     ep = ask(world, "wallet", budget=Budget(max_steps=50, max_path_m=1e4, max_time_s=1e6))
     assert ep.steps < 12 and not ep.stop_reason.startswith("budget")
+    # every look was from a viewpoint not used before for what it looked at: the same spot again
+    # sees the same frames, so the agent never plans it (and the belief never counts it)
+    views = [(r["chosen"], tuple(c["view"])) for r in ep.trace if r["chosen"]
+             for c in r["considered"] if c["target"] == r["chosen"]]
+    assert len(views) == len(set(views)) and ep.steps >= 2
 
 
 @pytest.mark.parametrize("q", ["make me a sandwich", "", "where is?", 42])
@@ -144,3 +149,14 @@ def test_room_of_decides_rooms_when_the_store_numbers_rooms_differently(world):
     # without room_of the stored ids (which these rooms do not have) would be used
     plain = MemoryRecall(world.stack, rooms, lambda: world.now)
     assert next(h for h in plain("which room is the vase in?").hypotheses if h.key == "obj:11").room_id not in rooms
+
+
+def test_after_a_sighting_no_look_is_repeated_from_the_same_spot(world):
+    # looks are nearly free, so the agent keeps checking for a false positive after seeing the keys,
+    # but never again from a viewpoint it already used for the same place (same frames)
+    ep = ask(world, "keys", costs=CostModel(cost_per_m=1e-5, cost_per_s=0.0),
+             budget=Budget(max_steps=20, max_path_m=1e4, max_time_s=1e6))
+    assert ep.answer["object_id"] == 12
+    views = [(r["chosen"], tuple(c["view"])) for r in ep.trace if r["chosen"]
+             for c in r["considered"] if c["target"] == r["chosen"]]
+    assert len(views) == len(set(views))

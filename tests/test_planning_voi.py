@@ -56,9 +56,16 @@ def test_goes_to_check_when_an_often_moved_object_was_seen_days_ago():
 
 
 def test_verifies_the_remembered_spot_when_it_is_likely_and_other_rooms_are_far():
+    # the spot's room is looked round from a point 8 m away: going to the spot is cheaper
+    far = {1: ("kitchen", (15.0, 0.0, 0.0)), 2: ("office", (0.0, 8.0, 0.0)), 4: ("living_room", (-15.0, 0.0, 0.0))}
+    d = decide(belief_for("mug", ((1.0, 3.5, 0.8), 2), 0.7, rooms=far))
+    assert d.action.kind == "verify" and d.action.target == "seen"
+    # with the room's look-out point next to the spot, looking round the room (which passes the
+    # spot at full detection and covers the rest of the room) beats verifying and then looking
+    # round: after a verify's miss, the spot seen again from the look-out point adds only part
     rooms = {1: ("kitchen", (15.0, 0.0, 0.0)), 2: ("office", (0.0, 5.0, 0.0)), 4: ("living_room", (-15.0, 0.0, 0.0))}
     d = decide(belief_for("mug", ((1.0, 3.5, 0.8), 2), 0.7, rooms=rooms))
-    assert d.action.kind == "verify" and d.action.target == "seen"
+    assert d.action.target == "room:2" and d.action.looks["seen"] == 0.9
     # Less sure of the spot: look around the room it was seen in (which passes the spot too).
     d = decide(belief_for("mug", ((1.0, 3.5, 0.8), 2), 0.5, rooms=rooms))
     assert d.action.target in ("seen", "room:2") and "seen" in d.action.looks
@@ -137,9 +144,70 @@ def test_belief_mass_above_one_and_repeated_keys_raise():
         Belief("x", (Hypothesis("a", 0.7), Hypothesis("b", 0.7)))
     with pytest.raises(InvalidBeliefError, match="repeat"):
         Belief("x", (Hypothesis("a", 0.2), Hypothesis("a", 0.2)))
+    with pytest.raises(InvalidBeliefError, match="looked_from"):
+        Hypothesis("a", 0.2, looked_from=5)
 
 
-@pytest.mark.parametrize("kw", [dict(cost_per_m=-1), dict(speed_mps=0), dict(lookahead=9), dict(false_positive=2.0)])
+@pytest.mark.parametrize("kw", [dict(cost_per_m=-1), dict(speed_mps=0), dict(lookahead=9), dict(false_positive=2.0),
+                                dict(new_view=1.5)])
 def test_bad_cost_settings_raise(kw):
     with pytest.raises(InvalidPlanningSettingError):
         CostModel(**kw)
+
+
+def _explore(belief, room, costs=CostModel()):
+    acts = candidate_actions(belief, HOME, straight, costs)
+    return next(a for a in acts if a.target == f"room:{room}")
+
+
+def test_a_repeat_look_from_the_same_spot_adds_no_evidence():
+    b = belief_for("mug", ((5.2, 0.3, 0.8), 1), 0.5)
+    first = _explore(b, 1)
+    assert first.looks == {"room:1": 0.8, "seen": 0.9}             # exploring the room passes the spot
+    after = update_after_look(b, first.looks, view=first.view)
+    assert after.get("room:1").probability < b.get("room:1").probability
+    assert after.get("room:1").looked_from == (first.view,) and after.get("room:2").looked_from == ()
+    again = _explore(after, 1)
+    assert again.view == first.view and again.looks == {"room:1": 0.0, "seen": 0.0}
+    twice = update_after_look(after, again.looks, view=again.view)
+    for h in after.hypotheses:                       # the same frames again: the belief does not move
+        assert twice.get(h.key).probability == pytest.approx(h.probability)
+    scored = {s.action.target: s for s in score_actions(after, candidate_actions(after, HOME, straight, CostModel()),
+                                                        CostModel())}
+    assert scored["room:1"].p_find == 0.0 and scored["room:1"].value < 0      # never worth its cost
+    assert json.loads(json.dumps(twice.to_dict()))["hypotheses"][1]["looked_from"] == [list(first.view)]
+
+
+def test_a_look_from_a_new_spot_in_the_same_room_gives_partial_evidence():
+    b = belief_for("mug", ((5.2, 0.3, 0.8), 1), 0.5)
+    first = _explore(b, 1)
+    after = update_after_look(b, first.looks, view=first.view)
+    verify = next(a for a in candidate_actions(after, HOME, straight, CostModel()) if a.target == "seen")
+    assert verify.view != first.view
+    # the spot and its room were looked at from the look-out point: a new spot sees half of it again
+    # (half of a new look is independent of the earlier ones, half overlaps with what they covered)
+    assert verify.looks == pytest.approx({"seen": 0.9 * (1 - 0.5 * 0.9), "room:1": 0.8 * 0.3 * (1 - 0.5 * 0.8)})
+    later = update_after_look(after, verify.looks, view=verify.view)
+    assert 0 < later.get("seen").probability < after.get("seen").probability
+    assert later.get("seen").looked_from == (first.view, verify.view)
+    assert later.get("seen").missed == pytest.approx(0.1 * (1 - verify.looks["seen"]))
+    # a first look at the spot from that viewpoint would have counted fully
+    fresh = next(a for a in candidate_actions(b, HOME, straight, CostModel()) if a.target == "seen")
+    assert fresh.looks == pytest.approx({"seen": 0.9, "room:1": 0.8 * 0.3})
+    none = next(a for a in candidate_actions(after, HOME, straight, CostModel(new_view=0.0)) if a.target == "seen")
+    assert none.looks == pytest.approx({"seen": 0.9 * 0.1, "room:1": 0.8 * 0.3 * 0.2})   # only what was missed
+
+
+def test_the_lookahead_does_not_plan_a_repeat_look():
+    # two rooms, the target never seen: after missing room 1 the best plan is room 2, and a second
+    # look at room 1 from the same spot is worth nothing even with travel free
+    rooms = {1: ("kitchen", (2.0, 0.0, 0.0)), 2: ("kitchen", (-2.0, 0.0, 0.0))}
+    b = belief_for("mug", rooms=rooms)
+    first = _explore(b, 1)
+    after = update_after_look(b, first.looks, view=first.view)
+    free = CostModel(cost_per_m=0.0, cost_per_s=0.0)
+    d = decide_voi(after, score_actions(after, candidate_actions(after, (2.0, 0.0, 0.0), straight, free), free), free)
+    assert d.action.target == "room:2"
+    done = update_after_look(after, d.action.looks, view=d.action.view)
+    d2 = decide_voi(done, score_actions(done, candidate_actions(done, (-2.0, 0.0, 0.0), straight, free), free), free)
+    assert d2.action is None                                    # both searched from their spots: answer

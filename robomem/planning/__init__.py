@@ -12,7 +12,8 @@ information computed over a belief (docs/planning.md).
 """
 from robomem.planning.agent import CANNOT_ANSWER, Agent, Episode, Outcome
 from robomem.planning.answer_recall import AnswerRecall, belief_from_answer
-from robomem.planning.belief import Belief, Hypothesis, certain_at, still_there_probability, update_after_look
+from robomem.planning.belief import (Belief, Hypothesis, certain_at, still_there_probability, update_after_look,
+                                    view_detection, viewpoint)
 from robomem.planning.map_paths import MapPathLength
 from robomem.planning.errors import InvalidBeliefError, InvalidPlanningSettingError, UnsupportedQuestionError
 from robomem.planning.prior import DEFAULT_ROOM_PRIOR, SemanticPrior, room_probabilities
@@ -25,6 +26,7 @@ from robomem.planning.recall import MemoryRecall, RoomInfo, parse_question, pars
 __all__ = ["AnswerRecall", "belief_from_answer", "Agent", "Episode", "Outcome", "CANNOT_ANSWER", "ExploreAlwaysPolicy", "MemoryOnlyPolicy",
            "ThresholdPolicy", "VoIPolicy", "policy_by_name", "MemoryRecall", "RoomInfo", "parse_where_question", "parse_question",
            "Belief", "Hypothesis", "certain_at", "still_there_probability", "update_after_look",
+           "view_detection", "viewpoint",
            "InvalidBeliefError", "InvalidPlanningSettingError", "UnsupportedQuestionError",
            "DEFAULT_ROOM_PRIOR", "SemanticPrior", "room_probabilities",
            "Action", "Budget", "CostModel", "Decision", "ScoredAction", "candidate_actions", "decide_voi",

@@ -101,11 +101,14 @@ class Agent:
     """Question → answer with the least travel worth it. ``policy``: a decision rule from
     :mod:`robomem.planning.policies` (VoI by default); ``costs``: :class:`CostModel`; ``budget``:
     :class:`Budget` per episode; ``max_looks_per_place``: a place looked at that often without
-    seeing the target is not looked at again (no loops)."""
+    seeing the target is not looked at again (no loops); ``relook_detection``: an extra factor on
+    a place's detection probability after each look at it (1: none — the belief already gives a
+    look from a viewpoint used before no weight and one from a new viewpoint ``costs.new_view``
+    of it, :func:`robomem.planning.belief.view_detection`)."""
 
     def __init__(self, recall: Recall, path_length: PathLength, act: Act, *, policy=None,
                  costs: Optional[CostModel] = None, budget: Optional[Budget] = None,
-                 max_looks_per_place: int = 2, relook_detection: float = 0.3) -> None:
+                 max_looks_per_place: int = 2, relook_detection: float = 1.0) -> None:
         for name, fn in (("recall", recall), ("path_length", path_length), ("act", act)):
             if not callable(fn):
                 raise InvalidPlanningSettingError(f"{name} must be callable, got {type(fn).__name__}")
@@ -134,7 +137,7 @@ class Agent:
             ep.trace.append({"step": 0, "decision": "cannot answer", "reason": str(e)})
             ep.wall_s = time.perf_counter() - t0
             return ep
-        misses: list[dict] = []
+        misses: list[tuple] = []          # (looks, viewpoint) of every miss, re-applied to a fresh recall
         looks_at: dict[str, int] = {}
         visited: set[str] = set()
         b = self.budget
@@ -179,14 +182,19 @@ class Agent:
                 looks_at[a.target] = self.max_looks_per_place
             if out.belief is not None:
                 belief = out.belief
-                for m in misses:
-                    belief = update_after_look(belief, m, self.relook_detection)
+                for looks, view in misses:
+                    belief = update_after_look(belief, looks, self.relook_detection, view=view)
             if out.seen_key is not None:
+                # the look also covered the other places in view: mark them looked at from there
+                others = {k: d for k, d in a.looks.items() if k != out.seen_key}
+                if out.reached and others:
+                    misses.append((others, a.view))
+                    belief = update_after_look(belief, others, self.relook_detection, view=a.view)
                 belief = certain_at(belief, out.seen_key, out.seen_position, out.seen_room, out.seen_answer,
                                     self.costs.false_positive)
             elif out.reached:
-                misses.append(dict(a.looks))
-                belief = update_after_look(belief, a.looks, self.relook_detection)
+                misses.append((dict(a.looks), a.view))
+                belief = update_after_look(belief, a.looks, self.relook_detection, view=a.view)
         best = belief.best()
         ep.confidence = belief.p_correct()
         if best is not None:

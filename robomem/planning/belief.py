@@ -16,9 +16,36 @@ import numpy as np
 
 from robomem.planning.errors import InvalidBeliefError
 
-__all__ = ["Hypothesis", "Belief", "still_there_probability", "update_after_look", "certain_at"]
+__all__ = ["Hypothesis", "Belief", "still_there_probability", "update_after_look", "certain_at", "viewpoint",
+           "view_detection", "VIEW_CELL_M"]
 
 _EPS = 1e-9
+
+#: Viewpoints closer than this (metres, grid cells) count as the same spot.
+VIEW_CELL_M = 0.25
+
+
+def viewpoint(kind: str, position, cell_m: float = VIEW_CELL_M) -> Optional[tuple]:
+    """The identity of a look: its kind (how it looks: "explore" turns all round, "verify" looks
+    towards the place) and the ``cell_m`` grid cell of where it is taken from (None: no position).
+    Two looks with the same viewpoint in a scene where nothing moved see the same frames."""
+    if position is None:
+        return None
+    return (str(kind), int(math.floor(float(position[0]) / cell_m)), int(math.floor(float(position[1]) / cell_m)))
+
+
+def view_detection(h: "Hypothesis", detection: float, view: Optional[tuple], new_view: float) -> float:
+    """The detection probability a look from ``view`` really has for hypothesis ``h``: ``detection``
+    on the first look at it; 0 from a viewpoint it was already looked at from (same spot, same
+    frames: no new evidence); from a new viewpoint after looks from others,
+    ``detection × (1 − (1 − new_view) · D)`` with D = 1 − Π(1 − d_i) what the earlier looks could
+    detect (``1 − h.missed``): a share ``new_view`` of the new look is independent of them, the rest
+    overlaps with what they covered. ``view`` None: unknown viewpoint, ``detection`` unchanged."""
+    if view is None:
+        return detection
+    if view in h.looked_from:
+        return 0.0
+    return detection * (1.0 - (1.0 - new_view) * (1.0 - h.missed))
 
 
 def _prob(v, what: str) -> float:
@@ -39,7 +66,9 @@ class Hypothesis:
     ``answer_accuracy``: P(that answer is judged right | hypothesis true) — 1 for a remembered
     location, less for a room-level prior (the room is right, the exact spot is not known);
     ``detection``: P(seeing the target on one look here | it is here); ``look_time_s``: time a look
-    takes; ``kind``: "remembered" or "prior"."""
+    takes; ``kind``: "remembered" or "prior"; ``looked_from``: the viewpoints (:func:`viewpoint`)
+    it was already looked at from without seeing the target in this episode; ``missed``: Π(1 − d_i)
+    over those looks (1: not looked at yet)."""
 
     key: str
     probability: float
@@ -50,6 +79,8 @@ class Hypothesis:
     detection: float = 0.9
     look_time_s: float = 10.0
     kind: str = "remembered"
+    looked_from: tuple = ()
+    missed: float = 1.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.key, str) or not self.key:
@@ -57,6 +88,7 @@ class Hypothesis:
         object.__setattr__(self, "probability", _prob(self.probability, f"hypothesis {self.key!r} probability"))
         object.__setattr__(self, "answer_accuracy", _prob(self.answer_accuracy, f"hypothesis {self.key!r} answer_accuracy"))
         object.__setattr__(self, "detection", _prob(self.detection, f"hypothesis {self.key!r} detection"))
+        object.__setattr__(self, "missed", _prob(self.missed, f"hypothesis {self.key!r} missed"))
         if not (math.isfinite(float(self.look_time_s)) and float(self.look_time_s) >= 0):
             raise InvalidBeliefError(f"hypothesis {self.key!r} look_time_s must be >= 0, got {self.look_time_s!r}")
         if self.position is not None:
@@ -67,11 +99,17 @@ class Hypothesis:
             object.__setattr__(self, "position", tuple(float(x) for x in (p if p.size == 3 else np.r_[p, 0.0])))
         if self.kind not in ("remembered", "prior", "observed"):
             raise InvalidBeliefError(f"hypothesis {self.key!r} kind must be remembered/prior/observed, got {self.kind!r}")
+        try:
+            object.__setattr__(self, "looked_from", tuple(tuple(v) for v in self.looked_from))
+        except TypeError:
+            raise InvalidBeliefError(f"hypothesis {self.key!r} looked_from must be a sequence of viewpoints, "
+                                     f"got {self.looked_from!r}") from None
 
     def to_dict(self) -> dict:
         return {"key": self.key, "probability": self.probability, "position": self.position,
                 "room_id": self.room_id, "answer": self.answer, "answer_accuracy": self.answer_accuracy,
-                "detection": self.detection, "kind": self.kind}
+                "detection": self.detection, "kind": self.kind, "looked_from": [list(v) for v in self.looked_from],
+                "missed": self.missed}
 
 
 @dataclass(frozen=True)
@@ -134,12 +172,15 @@ def still_there_probability(moves_per_day: float, age_s: float) -> float:
     return math.exp(-moves_per_day * age_s / 86400.0)
 
 
-def update_after_look(belief: Belief, looks: Mapping[str, float], relook: float = 1.0) -> Belief:
+def update_after_look(belief: Belief, looks: Mapping[str, float], relook: float = 1.0,
+                      view: Optional[tuple] = None) -> Belief:
     """The belief after looking and *not* seeing the target. ``looks``: hypothesis key → detection
     probability of this look for it (unknown keys are ignored). Bayes:
     p'_h = p_h (1 − d_h) / (1 − Σ_j p_j d_j); the ``p_other`` mass is renormalised the same way.
-    ``relook``: factor on the detection probability of the looked-at hypotheses for later looks
-    (a second look at the same place mostly sees what the first saw; 1 = independent looks)."""
+    ``view``: where the look was taken from (:func:`viewpoint`); it is added to the looked-at
+    hypotheses' ``looked_from``, so that a later look from there counts for nothing
+    (:func:`view_detection`). ``relook``: an extra factor on the detection probability of the
+    looked-at hypotheses for later looks (1 = none; the viewpoint model already handles repeats)."""
     relook = _prob(relook, "relook")
     miss = 0.0
     for k, d in looks.items():
@@ -147,16 +188,22 @@ def update_after_look(belief: Belief, looks: Mapping[str, float], relook: float 
         if h is not None:
             miss += h.probability * _prob(d, f"detection of look at {k!r}")
     z = 1.0 - miss
-    def det(h):
-        return h.detection * relook if h.key in looks else h.detection
+
+    def looked(h, **kw):
+        if h.key not in looks:
+            return replace(h, **kw) if kw else h
+        seen_from = h.looked_from if view is None or tuple(view) in h.looked_from \
+            else h.looked_from + (tuple(view),)
+        return replace(h, detection=h.detection * relook, looked_from=seen_from,
+                       missed=h.missed * (1.0 - float(looks[h.key])), **kw)
 
     if z <= _EPS:
         # Every listed place was certainly checked: the target is somewhere not listed.
-        return replace(belief, hypotheses=tuple(replace(h, probability=0.0, detection=det(h)) for h in belief.hypotheses))
+        return replace(belief, hypotheses=tuple(looked(h, probability=0.0) for h in belief.hypotheses))
     hs = []
     for h in belief.hypotheses:
         d = float(looks.get(h.key, 0.0))
-        hs.append(replace(h, probability=min(1.0, h.probability * (1.0 - d) / z), detection=det(h)))
+        hs.append(looked(h, probability=min(1.0, h.probability * (1.0 - d) / z)))
     total = sum(h.probability for h in hs)
     if total > 1.0:
         hs = [replace(h, probability=h.probability / total) for h in hs]

@@ -21,7 +21,7 @@ from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from robomem.planning.belief import Belief, Hypothesis, update_after_look
+from robomem.planning.belief import Belief, Hypothesis, update_after_look, view_detection, viewpoint
 from robomem.planning.errors import InvalidPlanningSettingError
 
 __all__ = ["CostModel", "Budget", "Action", "ScoredAction", "Decision", "candidate_actions", "score_actions",
@@ -45,7 +45,10 @@ class CostModel:
     w_m) and per second spent (``cost_per_s``, w_t) in the same units; ``speed_mps`` turns path into
     time; ``false_positive``: P(a sighting is wrong); ``lookahead``: decision steps looked ahead;
     ``detour``: path / straight line assumed beyond the first step; ``cross_look``: fraction of a
-    room's prior mass a verify inside that room also covers."""
+    room's prior mass a verify inside that room also covers; ``new_view``: factor on the detection
+    probability of a look at a place from a new viewpoint after it was looked at from another one
+    (a look from a viewpoint already used counts for nothing, see
+    :func:`robomem.planning.belief.view_detection`)."""
 
     value_correct: float = 1.0
     cost_per_m: float = 0.01
@@ -55,6 +58,7 @@ class CostModel:
     lookahead: int = 2
     detour: float = 1.4
     cross_look: float = 0.3
+    new_view: float = 0.5
 
     def __post_init__(self) -> None:
         _nonneg(self.value_correct, "value_correct", positive=True)
@@ -62,7 +66,7 @@ class CostModel:
         _nonneg(self.cost_per_s, "cost_per_s")
         _nonneg(self.speed_mps, "speed_mps", positive=True)
         _nonneg(self.detour, "detour", positive=True)
-        for name in ("false_positive", "cross_look"):
+        for name in ("false_positive", "cross_look", "new_view"):
             v = _nonneg(getattr(self, name), name)
             if v > 1:
                 raise InvalidPlanningSettingError(f"{name} must be in [0, 1], got {v!r}")
@@ -92,7 +96,9 @@ class Budget:
 class Action:
     """One thing the robot can do. ``kind``: "answer", "verify" or "explore"; ``target``: the
     hypothesis key it goes to check; ``goal``: where it goes; ``path_m``: travel (None =
-    unreachable); ``time_s``: travel + look; ``looks``: hypothesis key → detection probability."""
+    unreachable); ``time_s``: travel + look; ``looks``: hypothesis key → detection probability of
+    this look (its viewpoint's, see :func:`robomem.planning.belief.view_detection`); ``view``: the
+    look's viewpoint (:func:`robomem.planning.belief.viewpoint`; None: not known)."""
 
     kind: str
     target: Optional[str] = None
@@ -100,10 +106,11 @@ class Action:
     path_m: Optional[float] = 0.0
     time_s: float = 0.0
     looks: Mapping[str, float] = field(default_factory=dict)
+    view: Optional[tuple] = None
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "target": self.target, "goal": self.goal, "path_m": self.path_m,
-                "time_s": self.time_s, "looks": dict(self.looks)}
+                "time_s": self.time_s, "looks": dict(self.looks), "view": None if self.view is None else list(self.view)}
 
 
 @dataclass(frozen=True)
@@ -142,16 +149,26 @@ class Decision:
                 "p_correct_now": self.p_correct_now, "considered": [s.to_dict() for s in self.scored]}
 
 
-def _looks_for(h: Hypothesis, belief: Belief, cross_look: float) -> dict[str, float]:
-    looks = {h.key: h.detection}
+def _looks_for(h: Hypothesis, belief: Belief, costs: CostModel, view: Optional[tuple]) -> dict[str, float]:
+    """Detection probability per hypothesis of a look at ``h`` from ``view``: ``h`` itself, the
+    remembered spots in its room when exploring it, part of the room when verifying in it; each
+    through :func:`view_detection` (nothing from a viewpoint already used)."""
+    looks = {h.key: view_detection(h, h.detection, view, costs.new_view)}
     for o in belief.hypotheses:
         if o.key == h.key or o.room_id is None or o.room_id != h.room_id:
             continue
         if h.kind == "prior":                  # exploring a room also passes its remembered spots
-            looks[o.key] = o.detection
+            looks[o.key] = view_detection(o, o.detection, view, costs.new_view)
         elif o.kind == "prior":                # verifying in a room sees part of it
-            looks[o.key] = o.detection * cross_look
+            looks[o.key] = view_detection(o, o.detection * costs.cross_look, view, costs.new_view)
     return looks
+
+
+def _look_action(h: Hypothesis, belief: Belief, costs: CostModel, m: Optional[float]) -> Action:
+    kind = "explore" if h.kind == "prior" else "verify"
+    view = viewpoint(kind, h.position)
+    t = (0.0 if m is None else m / costs.speed_mps) + h.look_time_s
+    return Action(kind, h.key, h.position, m, t, _looks_for(h, belief, costs, view), view)
 
 
 def candidate_actions(belief: Belief, pose: tuple, path_length: PathLength, costs: CostModel,
@@ -165,9 +182,7 @@ def candidate_actions(belief: Belief, pose: tuple, path_length: PathLength, cost
             continue
         m = path_length(tuple(pose), h.position)
         m = None if m is None or not math.isfinite(float(m)) else float(m)
-        t = (0.0 if m is None else m / costs.speed_mps) + h.look_time_s
-        out.append(Action("explore" if h.kind == "prior" else "verify", h.key, h.position, m, t,
-                          _looks_for(h, belief, costs.cross_look)))
+        out.append(_look_action(h, belief, costs, m))
     return out
 
 
@@ -202,7 +217,7 @@ class _Lookahead:
         c = self.c
         p_find = sum(belief.get(k).probability * d for k, d in a.looks.items() if belief.get(k) is not None)
         p_find = min(1.0, p_find)
-        after = update_after_look(belief, a.looks)
+        after = update_after_look(belief, a.looks, view=a.view)
         v_miss, pc_miss = self.v(after, a.goal, depth - 1)
         pc = p_find * (1.0 - c.false_positive) + (1.0 - p_find) * pc_miss
         val = p_find * c.value_correct * (1.0 - c.false_positive) + (1.0 - p_find) * v_miss - c.cost(path_m, time_s)
@@ -221,12 +236,15 @@ class _Lookahead:
             m = self.travel(pos, h.position)
             if m is None:
                 continue
-            acts.append((h.probability * h.detection / (1.0 + m), h, m))
+            d = view_detection(h, h.detection, viewpoint("explore" if h.kind == "prior" else "verify", h.position),
+                               self.c.new_view)
+            if h.probability * d <= 1e-6:      # looked at from there already: nothing new to see
+                continue
+            acts.append((h.probability * d / (1.0 + m), h, m))
         acts.sort(key=lambda t: -t[0])
         for _, h, m in acts[: self.branch]:
-            a = Action("explore" if h.kind == "prior" else "verify", h.key, h.position, m,
-                       m / self.c.speed_mps + h.look_time_s, _looks_for(h, belief, self.c.cross_look))
-            pc, val = self.q(belief, a, depth, m, a.time_s)
+            a = _look_action(h, belief, self.c, m)
+            pc, val = self.q(belief, a, depth, a.path_m, a.time_s)
             if val > best[0]:
                 best = (val, pc)
         return best
@@ -253,6 +271,10 @@ def score_actions(belief: Belief, actions: Sequence[Action], costs: CostModel,
             out.append(ScoredAction(a, 0.0, u, costs.cost(a.path_m, a.time_s), -math.inf, "over budget"))
             continue
         p_find = min(1.0, sum(belief.get(k).probability * d for k, d in a.looks.items() if belief.get(k) is not None))
+        if p_find <= 1e-12:          # nothing new to see from there (e.g. looked from that spot already):
+            cost = costs.cost(a.path_m, a.time_s)      # worth only its cost, whatever could follow it
+            out.append(ScoredAction(a, 0.0, u, cost, -cost))
+            continue
         pc, q = look.q(belief, a, depth, a.path_m, a.time_s)
         out.append(ScoredAction(a, p_find, pc, costs.cost(a.path_m, a.time_s), q - costs.value_correct * u))
     return out
