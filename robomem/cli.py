@@ -239,6 +239,8 @@ def _cmd_eval(sub) -> None:
 
     def run(args) -> int:
         from robomem.planning.evaluation import finish_args, load_harness
+        # --jobs > 1 sends the arguments to worker processes: drop this (unpicklable) local function.
+        args = argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "run"})
         finish_args(args)
         harness = load_harness()
         try:

@@ -39,6 +39,17 @@ def test_robomem_eval_writes_results_and_plots(tmp_path, capsys):
     assert "| policy |" in capsys.readouterr().out
 
 
+def test_robomem_eval_runs_houses_in_worker_processes(tmp_path):
+    """``--jobs 2`` (the documented command) sends the parsed arguments to worker processes."""
+    out = tmp_path / "results.json"
+    rc = cli.main(["eval", "--houses", "2", "--sessions", "1", "--questions", "1", "--memory-questions", "0",
+                   "--history-questions", "0", "--policies", "memory-only", "--tour-views", "2", "--jobs", "2",
+                   "--out", str(out), "--plot", str(tmp_path / "p.png"), "--no-progress"])
+    assert rc == 0
+    recs = json.loads(out.read_text())["records"]
+    assert {r["style"] for r in recs} == {"corridor", "bsp"}
+
+
 @pytest.mark.parametrize("argv, msg", [
     (["--houses", "0"], "--houses must be a positive integer"),
     (["--thresholds", "a,b"], "--thresholds: expected comma-separated numbers"),
