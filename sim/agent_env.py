@@ -256,12 +256,8 @@ class MapAgentWorld(SimAgentWorld):
                 if gap < 1e-3:
                     break
                 nxt = pos + (target - pos) * min(1.0, step_m / gap)
-                end, blocked = pf.furthest_free(pos, nxt)
-                if blocked:                       # slide: the longer free axis-aligned component
-                    for axis in (np.array([nxt[0], pos[1], 0.0]), np.array([pos[0], nxt[1], 0.0])):
-                        e2, _ = pf.furthest_free(pos, axis)
-                        if np.hypot(*(e2[:2] - pos[:2])) > np.hypot(*(end[:2] - pos[:2])) + 1e-9:
-                            end = e2
+                end, blocked = pf.slide(pos, nxt)     # as the simulator's own forward step
+                if blocked:
                     self.collisions += 1
                 moved = float(np.hypot(*(end[:2] - pos[:2])))
                 progress = gap - float(np.hypot(*(target[:2] - end[:2])))

@@ -267,15 +267,7 @@ class EmbeddedSim:
         collided = False
         if action == "move_forward":
             target = s.position + self.forward_step * np.array([math.cos(s.yaw), math.sin(s.yaw), 0.0])
-            end, collided = self.pathfinder.furthest_free(s.position, target)
-            if collided:
-                # Slide along the obstacle like a navmesh agent: keep the longer free motion of
-                # the two axis-aligned components of the blocked step.
-                for axis_target in (np.array([target[0], s.position[1], s.position[2]]),
-                                    np.array([s.position[0], target[1], s.position[2]])):
-                    e2, _ = self.pathfinder.furthest_free(s.position, axis_target)
-                    if np.hypot(*(e2[:2] - s.position[:2])) > np.hypot(*(end[:2] - s.position[:2])) + 1e-9:
-                        end = e2
+            end, collided = self.pathfinder.slide(s.position, target)    # slides along an obstacle
             z = self.pathfinder.snap_point(end)[2] if self.pathfinder.is_navigable(end) else s.position[2]
             s = AgentState(np.array([end[0], end[1], z]), s.yaw, s.pitch)
         elif action == "turn_left":

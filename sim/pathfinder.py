@@ -235,6 +235,20 @@ class GridPathFinder:
             last = p
         return b, False
 
+    def slide(self, a, b) -> tuple[np.ndarray, bool]:
+        """Move from a toward b like a navmesh agent: :meth:`furthest_free`, and when blocked the
+        longer free motion of the two axis-aligned components of the step (sliding along the
+        obstacle). (end point, blocked)."""
+        a = np.asarray(a, dtype=np.float64)
+        b = np.asarray(b, dtype=np.float64)
+        end, blocked = self.furthest_free(a, b)
+        if blocked:
+            for axis_target in (np.array([b[0], a[1], a[2]]), np.array([a[0], b[1], a[2]])):
+                e2, _ = self.furthest_free(a, axis_target)
+                if np.hypot(*(e2[:2] - a[:2])) > np.hypot(*(end[:2] - a[:2])) + 1e-9:
+                    end = e2
+        return end, blocked
+
     def room_components(self) -> dict[str, set[int]]:
         """Room id -> ids of the navigable islands that touch it (one id each when connected)."""
         out = {}
