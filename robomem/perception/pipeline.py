@@ -65,7 +65,6 @@ class PerceptionPipeline:
         self.floor_z = floor_z
         self.notch_radius = float(notch_radius)   # rooms.fill_room_notches after segmentation (0 = off)
         self.frames_processed = 0
-        self._reported_aliases: set = set()      # tracker aliases already reported in FrameResult.merged
         #: number of room/place (re)segmentations so far (a consumer can tell when rooms changed)
         self.structure_version = 0
 
@@ -115,21 +114,15 @@ class PerceptionPipeline:
                 observations.append(self._observation(o, [], frame.stamp_ns))
                 by_object[e.object_id] = []
         events = [self._annotate(e) for e in upd.events]
-        return FrameResult(observations, events, frame.stamp_ns, len(segments), skipped, self._new_merges(upd.merged))
-
-    def _new_merges(self, merged: dict) -> dict:
-        """This frame's duplicates and folds (tracker aliases not reported before), resolved to the
-        id kept now."""
-        out = {int(k): int(v) for k, v in merged.items()}
-        for k in self.tracker.aliases.keys() - self._reported_aliases:
-            out[int(k)] = int(self.tracker.resolve(k))
-        self._reported_aliases.update(out)
-        return out
+        # the tracker reports every alias it makes (duplicates and folds) in upd.merged, in the frame
+        # it makes it; resolved to the id kept now
+        merged = {int(k): int(self.tracker.resolve(k)) for k in upd.merged}
+        return FrameResult(observations, events, frame.stamp_ns, len(segments), skipped, merged)
 
     # -- graph --------------------------------------------------------------------------------
     def _update_graph(self, upd) -> None:
         g = self.scene_graph
-        for alias in list(upd.merged) + list(self.tracker.aliases):
+        for alias in upd.merged:          # every alias is reported here in the frame it is made
             g.remove_node(node_id("object", alias))
         touched = {o.object_id for o, _ in upd.matches} | {e.object_id for e in upd.events}
         # Look-alikes whose identity became unsure this session (set when another one moved).
