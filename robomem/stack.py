@@ -434,7 +434,7 @@ class MemoryStack:
 
     def _answer(self, p: Placement, kf: Optional[tuple] = None) -> WhereAnswer:
         if kf is None:
-            kf = tuple(k.keyframe_id for k in self.long_term.keyframes(object_id=p.object_id)[:3])
+            kf = self.long_term.keyframe_ids_of([p.object_id]).get(p.object_id, ())
         return WhereAnswer(p.object_id, p.label, p.position, p.room_id, p.receptacle_id, p.t_start_ns, p.t_end_ns,
                            "long-term", p, kf, p.current)
 

@@ -195,8 +195,10 @@ class _Ctx:
             args.append([p.object_id, label, tuple(p.position.tolist()), p.room_id, p.receptacle_id, first, last, m,
                          p.t_start_ns, prob, (), "short-term" if p.placement_id < 0 else "long-term"])
         args.sort(key=lambda a: (-a[9], -(a[6] or 0)))       # most likely first, then most recently seen
-        for a in args[:MAX_EVIDENCE_KEYFRAMES]:
-            a[10] = tuple(kf.keyframe_id for kf in self.stack.long_term.keyframes(object_id=a[0])[:3])
+        top = args[:MAX_EVIDENCE_KEYFRAMES]
+        kfs = self.stack.long_term.keyframe_ids_of([a[0] for a in top]) if top else {}
+        for a in top:
+            a[10] = kfs.get(a[0], ())
         return [Evidence._from_values(a) for a in args]
 
 
@@ -382,31 +384,30 @@ def _changes(ctx: _Ctx, q: Changes) -> Answer:
         if b is not None and a is not None and _same_place(a, b):
             continue     # still on the same surface (or within the move tolerance): not a change of place
         kind = "moved" if (b is not None and a is not None) else ("appeared" if a is not None else "disappeared")
-        changes.append({"object_id": oid, "label": (a or b).label, "kind": kind, "_b": b, "_a": a,
+        changes.append({"object_id": oid, "label": (a or b).label, "kind": kind,
                         "before": None if b is None else _pl_dict(ctx, b), "after": None if a is None else _pl_dict(ctx, a)})
-    changes = _net_reidentified(changes)
+    changes = _net_reidentified(changes, before, after)
     text = ("; ".join(f"the {c['label'].replace('_', ' ')} {c['kind']}" for c in changes) or "Nothing changed") + "."
     text = text[0].upper() + text[1:]
     ev = ctx.evidence([after.get(c["object_id"]) or before[c["object_id"]] for c in changes], t1)
     return Answer("changes", changes, text, 0.9 if changes else 0.8, tuple(ev), q)
 
 
-def _net_reidentified(changes: list) -> list:
+def _net_reidentified(changes: list, before: dict, after: dict) -> list:
     """Drop pairs of one thing lost and found again in place under a new id: an object of label L
     that disappeared and another of label L that appeared at the same place (:func:`_same_place`)
-    — perception lost track of it, nothing changed. Removes the private ``_b``/``_a`` keys."""
+    — perception lost track of it, nothing changed. ``before`` / ``after``: object id -> placement
+    at the two times."""
     gone = [c for c in changes if c["kind"] == "disappeared"]
     new = [c for c in changes if c["kind"] == "appeared"]
     drop = set()
     for g in gone:
         for n in new:
-            if id(n) not in drop and n["label"] == g["label"] and _same_place(n["_a"], g["_b"]):
+            if id(n) not in drop and n["label"] == g["label"] and \
+                    _same_place(after[n["object_id"]], before[g["object_id"]]):
                 drop.update((id(g), id(n)))
                 break
-    out = [c for c in changes if id(c) not in drop]
-    for c in out:
-        del c["_b"], c["_a"]
-    return out
+    return [c for c in changes if id(c) not in drop]
 
 
 #: Two placements on one receptacle whose heights differ by more than this are on different surfaces
