@@ -40,6 +40,9 @@ def room_key(s: str) -> str:
 
 
 _PL_FIELDS = tuple(f.name for f in dataclasses.fields(Placement))
+#: SQL: an object's (``o``) newest *disappeared* event at or before a bound time (one parameter)
+_LAST_MISSED = ("(SELECT max(e.stamp_ns) FROM events e WHERE e.object_id = o.id AND e.kind = 'disappeared' "
+                "AND e.stamp_ns <= ?)")
 
 
 def _placement(r, pos=None) -> Placement:
@@ -283,8 +286,7 @@ class StoreView:
         for chunk in _chunks(ids):
             q = ",".join("?" * len(chunk))
             for oid, label, first, seen, missed in self.read(
-                    "SELECT o.id, o.label, o.first_seen_ns, p.t_end, (SELECT max(e.stamp_ns) FROM events e "
-                    "WHERE e.object_id = o.id AND e.kind = 'disappeared' AND e.stamp_ns <= ?) FROM objects o "
+                    f"SELECT o.id, o.label, o.first_seen_ns, p.t_end, {_LAST_MISSED} FROM objects o "
                     f"LEFT JOIN placements p ON p.id = o.current_placement WHERE o.id IN ({q})",
                     (int(missed_before_ns), *chunk)):
                 out[oid] = (label, first, seen, missed)
@@ -301,8 +303,7 @@ class StoreView:
             return _placements(self.read(
                 f"SELECT {_COLS} FROM objects o JOIN placements p ON p.id = o.current_placement WHERE o.label = ?",
                 (label,)))
-        rows = self.read(f"SELECT {_COLS}, o.first_seen_ns, (SELECT max(e.stamp_ns) FROM events e WHERE e.object_id "
-                         "= o.id AND e.kind = 'disappeared' AND e.stamp_ns <= ?) FROM objects o JOIN placements p ON "
+        rows = self.read(f"SELECT {_COLS}, o.first_seen_ns, {_LAST_MISSED} FROM objects o JOIN placements p ON "
                          "p.id = o.current_placement WHERE o.label = ?", (int(missed_before_ns), label))
         for r in rows:
             seen[r[1]] = (r[2], r[14], r[4], r[15])
