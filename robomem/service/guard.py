@@ -11,6 +11,8 @@ from typing import Optional
 #: Hosts the service may bind to without a token (loopback as named on the command line).
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MIN_TOKEN_CHARS = 16
+#: Largest request head (request line + headers) accepted, bytes, whichever HTTP parser uvicorn runs.
+MAX_HEAD_BYTES = 16 * 1024
 
 
 def error_body(error: str, message: str, **extra) -> bytes:

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from robomem.errors import InvalidInputError
 from robomem.service import browse, engine
 from robomem.service.fastpath import FastRoutes
-from robomem.service.guard import LOCAL_HOSTS, MIN_TOKEN_CHARS, Guard, RateLimiter, error_body
+from robomem.service.guard import LOCAL_HOSTS, MAX_HEAD_BYTES, MIN_TOKEN_CHARS, Guard, RateLimiter, error_body
 from robomem.service import models as m
 
 ENV_CONFIG = "ROBOMEM_SERVE_CONFIG"
@@ -265,7 +265,7 @@ def serve(config: ServeConfig) -> None:
     check_bind(config.host, config.token)
     robomem.open(config.store, readonly=True, perception=None).close()
     common = dict(host=config.host, port=config.port, log_level=config.log_level, proxy_headers=False,
-                  server_header=False, access_log=False, timeout_keep_alive=30, h11_max_incomplete_event_size=16 * 1024,
+                  server_header=False, access_log=False, timeout_keep_alive=30, h11_max_incomplete_event_size=MAX_HEAD_BYTES,
                   http=_http_protocol())   # the event loop: uvicorn's "auto" (uvloop when installed)
     if config.workers > 1:
         os.environ[ENV_CONFIG] = config.to_env()

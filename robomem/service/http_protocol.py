@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-#: Largest request head (request line + headers) accepted, bytes; what h11 was given before.
-MAX_HEAD_BYTES = 16 * 1024
+from robomem.service.guard import MAX_HEAD_BYTES
 
 _431 = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
         b"connection: close\r\ncontent-length: %d\r\n\r\n%s")
