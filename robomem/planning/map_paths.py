@@ -107,10 +107,9 @@ class MapPathLength:
         f = self._field(start)
         if f is None:
             return PathResult(False, np.zeros((0, 2)), math.inf, "start is not on traversable ground of the robot's map")
-        cell = self._goal_cell(f[0], goal, reach_m)
-        if cell is None:
+        xy = self.stand_point(start, goal, reach_m)
+        if xy is None:
             return PathResult(False, np.zeros((0, 2)), math.inf,
                               f"no place within {self.reach_m if reach_m is None else reach_m:g} m of the goal "
                               "is reachable on the robot's map")
-        xy = self.grid.cell_to_world((np.array([cell[0]]), np.array([cell[1]])))[0]
-        return path_from_field(self.grid, f[1], f[0], np.asarray(start, dtype=np.float64)[:2], xy)
+        return path_from_field(self.grid, f[1], f[0], np.asarray(start, dtype=np.float64)[:2], np.array(xy))
