@@ -59,6 +59,12 @@ def _store_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
+def _window_args(p: argparse.ArgumentParser) -> None:
+    """``--since`` / ``--until``: a time window (any form :func:`_time` takes)."""
+    p.add_argument("--since", type=_time("--since"))
+    p.add_argument("--until", type=_time("--until"))
+
+
 # ---------------------------------------------------------------- subcommands
 def _cmd_objects(sub) -> None:
     p = sub.add_parser("objects", help="every object's last known placement")
@@ -97,8 +103,7 @@ def _cmd_timeline(sub) -> None:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--object", type=int, help="object id")
     g.add_argument("--label", help="every object with this label")
-    p.add_argument("--since", type=_time("--since"))
-    p.add_argument("--until", type=_time("--until"))
+    _window_args(p)
     p.add_argument("--limit", type=int, default=1000)
 
     def run(args) -> int:
@@ -115,8 +120,7 @@ def _cmd_events(sub) -> None:
     p = sub.add_parser("events", help="appeared / moved / disappeared events")
     _store_arg(p)
     p.add_argument("--object", type=int, help="only this object id")
-    p.add_argument("--since", type=_time("--since"))
-    p.add_argument("--until", type=_time("--until"))
+    _window_args(p)
     p.add_argument("--kind", action="append", choices=["appeared", "moved", "disappeared"])
     p.add_argument("--limit", type=int, default=1000)
 
@@ -135,8 +139,7 @@ def _cmd_where_was_i(sub) -> None:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--at", type=_time("--at"))
     g.add_argument("--room", type=int, help="list the stays in this room")
-    p.add_argument("--since", type=_time("--since"))
-    p.add_argument("--until", type=_time("--until"))
+    _window_args(p)
 
     def run(args) -> int:
         from robomem.service import browse, tables

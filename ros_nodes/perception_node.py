@@ -17,7 +17,7 @@ import queue
 from collections import deque
 import threading
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 from nav_msgs.msg import OccupancyGrid, Odometry
@@ -47,6 +47,30 @@ _TF_STATIC_QOS = LATCHED_QOS
 #: frames in DDS before the synchroniser sees them.
 _IMAGE_QOS = QoSProfile(history=SENSOR_QOS.history, depth=15, reliability=SENSOR_QOS.reliability,
                         durability=SENSOR_QOS.durability)
+
+
+class _LazyOutput:
+    """One published output (the grid, the voxel cloud, the markers) that is built only while somebody
+    subscribes. ``dirty``: frames went into its source since it was last published; ``skipped``: it was
+    due when nobody subscribed, so it goes out as soon as somebody does (:meth:`waiting`)."""
+
+    def __init__(self, publisher, build: Callable[[int], object]) -> None:
+        self.publisher = publisher
+        self.build = build          # stamp (ns) -> message, or None when there is nothing to send
+        self.dirty = False
+        self.skipped = False
+
+    def publish(self, now: int) -> None:
+        if self.publisher.get_subscription_count():
+            msg = self.build(now)
+            if msg is not None:
+                self.publisher.publish(msg)
+            self.dirty = self.skipped = False
+        else:
+            self.skipped = self.dirty
+
+    def waiting(self) -> bool:
+        return self.skipped and self.publisher.get_subscription_count() > 0
 
 
 class PerceptionNode(RobomemNode):
@@ -92,10 +116,9 @@ class PerceptionNode(RobomemNode):
         self.pub_markers = self.create_publisher(MarkerArray, "scene_graph", LATCHED_QOS)
         self.pub_stats = self.create_publisher(String, "perception/stats", RELIABLE_QOS)
         self._changed = False         # frames processed since the stats were last published
-        # frames went into the map / the graph since the grid, the voxels, the markers were last published
-        self._grid_dirty = self._cloud_dirty = self._markers_dirty = False
-        # ... and were due when nobody subscribed: they go out as soon as somebody does (_waiting)
-        self._skipped = {"grid": False, "voxels": False, "markers": False}
+        self._grid = _LazyOutput(self.pub_grid, self._grid_msg)
+        self._cloud = _LazyOutput(self.pub_cloud, self._cloud_msg)
+        self._markers = _LazyOutput(self.pub_markers, self._markers_msg)
         self._last_pub = 0.0
         self._last_map_pub = 0.0
         self._cpu: deque = deque(maxlen=1000)     # per processed frame: this thread's CPU seconds
@@ -230,7 +253,7 @@ class PerceptionNode(RobomemNode):
                 pp, mp = self.params["publish_period_s"], self.params["map_period_s"]
                 due = self._changed and (idle or now - self._last_pub >= 5 * pp) and now - self._last_pub >= pp
                 # while frames queue up, only every fifth period: the projection costs frames' time
-                dirty = self._grid_dirty or self._cloud_dirty
+                dirty = self._grid.dirty or self._cloud.dirty
                 map_due = dirty and now - self._last_map_pub >= mp and (idle or now - self._last_map_pub >= 5 * mp)
                 waiting = idle and self._waiting()
                 if due or map_due or waiting:
@@ -267,7 +290,8 @@ class PerceptionNode(RobomemNode):
             self._proc_cpu0 = time.process_time() - (time.thread_time() - c0)
         self._wall.append(time.perf_counter() - w0)
         self._changed = True
-        self._grid_dirty = self._cloud_dirty = self._markers_dirty = True
+        for output in (self._grid, self._cloud, self._markers):
+            output.dirty = True
 
     def _structure(self) -> None:
         pl = self.pipeline
@@ -276,7 +300,7 @@ class PerceptionNode(RobomemNode):
         grid = self.octree.project_2d(pl.floor_z + pl.room_band[0], pl.floor_z + pl.room_band[1])
         with self._locked():          # the graph changes: queries read its rooms
             pl.update_structure(grid)
-        self._changed = self._markers_dirty = True      # rooms and places are in the markers
+        self._changed = self._markers.dirty = True      # rooms and places are in the markers
         self._last_structure = self.pipeline.frames_processed
         self._last_structure_t = time.monotonic()
 
@@ -288,40 +312,34 @@ class PerceptionNode(RobomemNode):
         ``with_map``, the grid and the voxel cloud (the costly part: projection and voxel listing;
         worker thread). An output nobody subscribes to is not built: it stays due and goes out as soon
         as a subscriber appears (the latched grid and markers reach late joiners that way too)."""
-        p = self.params
         now = self.get_clock().now().nanoseconds
         # Called from the worker thread, the only writer of the map (observe, under the memory lock) and
         # of the graph: reading them here needs no lock.
         if with_map:
-            if self.pub_grid.get_subscription_count():
-                grid = self.octree.project_2d(p["grid_z_min"], p["grid_z_max"]) if self.octree.num_voxels else None
-                if grid is not None:
-                    self.pub_grid.publish(grid_to_msg(OccupancyGrid, grid, p["world_frame"], now))
-                self._grid_dirty = self._skipped["grid"] = False
-            else:
-                self._skipped["grid"] = self._grid_dirty
-            if self.pub_cloud.get_subscription_count():
-                self.pub_cloud.publish(points_to_cloud(PointCloud2, PointField, self.octree.occupied_voxels(),
-                                                       p["world_frame"], now))
-                self._cloud_dirty = self._skipped["voxels"] = False
-            else:
-                self._skipped["voxels"] = self._cloud_dirty
+            self._grid.publish(now)
+            self._cloud.publish(now)
             self._last_map_pub = time.monotonic()
-        if self.pub_markers.get_subscription_count():
-            self.pub_markers.publish(graph_markers(self.pipeline.scene_graph, p["world_frame"], now))
-            self._markers_dirty = self._skipped["markers"] = False
-        else:
-            self._skipped["markers"] = self._markers_dirty
+        self._markers.publish(now)
         self.publish_stats()
         self._changed = False
         self._last_pub = time.monotonic()
 
+    def _grid_msg(self, now: int):
+        p = self.params
+        if not self.octree.num_voxels:
+            return None
+        grid = self.octree.project_2d(p["grid_z_min"], p["grid_z_max"])
+        return grid_to_msg(OccupancyGrid, grid, p["world_frame"], now)
+
+    def _cloud_msg(self, now: int):
+        return points_to_cloud(PointCloud2, PointField, self.octree.occupied_voxels(), self.params["world_frame"], now)
+
+    def _markers_msg(self, now: int):
+        return graph_markers(self.pipeline.scene_graph, self.params["world_frame"], now)
+
     def _waiting(self) -> bool:
         """An output was not built for lack of subscribers, and now somebody subscribes."""
-        sk = self._skipped
-        return ((sk["grid"] and self.pub_grid.get_subscription_count() > 0)
-                or (sk["voxels"] and self.pub_cloud.get_subscription_count() > 0)
-                or (sk["markers"] and self.pub_markers.get_subscription_count() > 0))
+        return any(output.waiting() for output in (self._grid, self._cloud, self._markers))
 
     def stats(self) -> dict:
         return {**self.counts, "sync_dropped": self.sync.dropped, "queued": self._queue.qsize(),
