@@ -238,44 +238,61 @@ def summarise(houses: list[dict], settings) -> dict:
 
 
 def plot(houses: list[dict], summary: dict, path: Path) -> None:
-    """Three panels: placement rows and store file size per session (summed over the houses), and
-    accuracy against the final store size per setting."""
+    """Four panels: placement rows and store file size per session (summed over the houses),
+    accuracy against the final store size per setting, and last-2-days accuracy per house style."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
+    from collections import Counter
+    fig, axes = plt.subplots(2, 2, figsize=(13, 9))
+    axes = axes.ravel()
     colours = dict(zip(summary, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
-    styles = {"off": "-", "default": ":", "aggressive": "--"}
+    lines = {"off": "-", "default": ":", "aggressive": "--"}
+    sizes = {"off": 110, "default": 35}  # default lies on off when it forgets nothing: draw it smaller, on top
     for name in summary:
         n = min(len(h["sizes"][name]) for h in houses)
         pl = [sum(h["sizes"][name][k]["placements"] for h in houses) for k in range(n)]
         mb = [sum(h["sizes"][name][k]["file_bytes"] for h in houses) / 2**20 for k in range(n)]
-        kw = dict(marker="o", markersize=3, color=colours[name], linestyle=styles.get(name, "-"))
+        kw = dict(marker="o", markersize=3, color=colours[name], linestyle=lines.get(name, "-"))
         axes[0].plot(range(n), pl, label=name, **kw)
         axes[1].plot(range(n), mb, label=name, **kw)
         sm = summary[name]
         x = sm["final_file_bytes"] / 2**20
-        axes[2].scatter([x], [100 * (sm["accuracy_last_2_days"] or 0)], color=colours[name], marker="o", s=50,
-                        label=f"{name}: last 2 days (n={sm['n_last_2_days']})")
+        axes[2].scatter([x], [100 * (sm["accuracy_last_2_days"] or 0)], color=colours[name], marker="o",
+                        s=sizes.get(name, 60), label=f"{name}: last 2 days (n={sm['n_last_2_days']})", zorder=3)
         axes[2].scatter([x], [100 * (sm["accuracy"] or 0)], facecolors="none", edgecolors=colours[name], marker="s",
-                        s=50, label=f"{name}: all questions (n={sm['n']})")
+                        s=sizes.get(name, 60), label=f"{name}: all questions (n={sm['n']})", zorder=3)
     axes[0].set_ylabel("placement rows (sum over houses)")
     axes[1].set_ylabel("store file size, MiB (sum over houses)")
     for ax in axes[:2]:
         ax.set_xlabel("session (two a day)")
-    axes[0].set_title("placement rows per session")
-    axes[1].set_title("store file size per session")
+    axes[0].set_title("placement rows after each session")
+    axes[1].set_title("store file size after each session")
     axes[2].set_title("accuracy against final store size")
     axes[2].set_xlabel("final store file size, MiB (sum over houses)")
     axes[2].set_ylabel("accuracy, % (first answer)")
+    styles = sorted(next(iter(summary.values()))["per_style"])
+    w = 0.8 / max(1, len(summary))
+    for i, name in enumerate(summary):
+        ps = summary[name]["per_style"]
+        axes[3].bar(np.arange(len(styles)) + (i - (len(summary) - 1) / 2) * w,
+                    [100 * (ps[s]["accuracy_last_2_days"] or 0) for s in styles], w, color=colours[name], label=name)
+    axes[3].set_xticks(np.arange(len(styles)), [f"{s}\n(n={summary[next(iter(summary))]['per_style'][s]['n_last_2_days']})"
+                                                for s in styles])
+    lo = min(100 * (v["per_style"][s]["accuracy_last_2_days"] or 0) for v in summary.values() for s in styles)
+    axes[3].set_ylim(max(0, lo - 10), 100)
+    axes[3].set_title("accuracy on questions about the last 2 days, per house style")
+    axes[3].set_xlabel("house style (questions per setting)")
+    axes[3].set_ylabel("accuracy, % (first answer)")
     for ax in axes:
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
+        ax.legend(fontsize=8, loc="best")
     days = max(h["sizes"][next(iter(summary))][-1]["day"] for h in houses) + 1
-    fig.suptitle(f"Memory size and accuracy over a {days}-day run, forgetting off / default / aggressive "
-                 f"({len(houses)} houses: {', '.join(h['style'] for h in houses)})")
+    per_style = Counter(h["style"] for h in houses)
+    fig.suptitle(f"Memory size and accuracy over a {days}-day run, forgetting off / default / aggressive\n"
+                 f"{len(houses)} houses (" + ", ".join(f"{s} ×{c}" for s, c in sorted(per_style.items())) + ")")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
