@@ -190,13 +190,15 @@ def _paired(houses: list[dict], name: str, base: str, last_only: bool) -> dict:
     if not d:
         return {"n": 0, "delta_points": None, "lost": 0, "gained": 0, "se_points": None}
     d = np.asarray(d, float)
+    se = float(100 * d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else None
     return {"n": int(len(d)), "delta_points": float(100 * d.mean()), "lost": int((d < 0).sum()),
-            "gained": int((d > 0).sum()), "se_points": float(100 * d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else None}
+            "gained": int((d > 0).sum()), "se_points": se}
 
 
 def _sizes(houses: list[dict], name: str) -> dict:
     final = [h["sizes"][name][-1] for h in houses]
-    return {f"final_{k}": int(sum(f[k] for f in final)) for k in ("placements", "keyframes", "keyframe_bytes", "file_bytes")}
+    return {f"final_{k}": int(sum(f[k] for f in final))
+            for k in ("placements", "keyframes", "keyframe_bytes", "file_bytes")}
 
 
 def summarise(houses: list[dict], settings) -> dict:
@@ -271,14 +273,14 @@ def plot(houses: list[dict], summary: dict, path: Path) -> None:
     axes[2].set_title("accuracy against final store size")
     axes[2].set_xlabel("final store file size, MiB (sum over houses)")
     axes[2].set_ylabel("accuracy, % (first answer)")
-    styles = sorted(next(iter(summary.values()))["per_style"])
+    styles = sorted(next(iter(summary.values()))["per_style"])  # house styles
     w = 0.8 / max(1, len(summary))
     for i, name in enumerate(summary):
         ps = summary[name]["per_style"]
         axes[3].bar(np.arange(len(styles)) + (i - (len(summary) - 1) / 2) * w,
                     [100 * (ps[s]["accuracy_last_2_days"] or 0) for s in styles], w, color=colours[name], label=name)
-    axes[3].set_xticks(np.arange(len(styles)), [f"{s}\n(n={summary[next(iter(summary))]['per_style'][s]['n_last_2_days']})"
-                                                for s in styles])
+    first = next(iter(summary.values()))["per_style"]
+    axes[3].set_xticks(np.arange(len(styles)), [f"{s}\n(n={first[s]['n_last_2_days']})" for s in styles])
     lo = min(100 * (v["per_style"][s]["accuracy_last_2_days"] or 0) for v in summary.values() for s in styles)
     axes[3].set_ylim(max(0, lo - 10), 100)
     axes[3].set_title("accuracy on questions about the last 2 days, per house style")
