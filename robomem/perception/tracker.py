@@ -9,7 +9,9 @@ one-to-one (Hungarian). Partial views match because both scores are relative to 
 
 Change: a known, unmatched object whose stored surface projects into the frame where the depth
 reading is clearly behind it collects a *miss* (see :mod:`robomem.perception.visibility`); occluded
-or out-of-view objects collect nothing. ``misses_to_disappear`` misses -> ``disappeared``. An
+or out-of-view objects collect nothing. ``misses_to_disappear`` misses -> ``disappeared``; when a
+session ends (:meth:`ObjectTracker.end_session`), ``misses_at_session_end`` misses not followed by
+a sighting are enough (a tour looks at a place from one or two headings). An
 unmatched segment whose label matches an object that has misses or has disappeared is that object
 *moved* (same id). If the new place is seen before the old one is found empty (typical when
 re-exploring in a new session), the object appears under a provisional id; when the old object
@@ -78,6 +80,7 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
         min_candidate_probability: float = 0.05,
         new_object_cost: Optional[float] = 3.0,
         fold_probability: float = 0.9,
+        misses_at_session_end: Optional[int] = 2,
     ) -> None:
         if not 0.0 < sure_identity <= 1.0:
             raise InvalidInputError(f"sure_identity must be in (0, 1], got {sure_identity}")
@@ -103,6 +106,11 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
         self._pending_identity: dict = {}
         self.max_appearance_cost = float(max_appearance_cost)
         self.misses_to_fold = int(misses_to_fold)
+        if misses_at_session_end is not None and not 1 <= int(misses_at_session_end):
+            raise InvalidInputError(f"misses_at_session_end must be >= 1 or None, got {misses_at_session_end}")
+        #: Misses that make an object *disappeared* when its session ends without it being seen
+        #: again (see :meth:`end_session`); None switches the session-end decision off.
+        self.misses_at_session_end = None if misses_at_session_end is None else int(misses_at_session_end)
         self.evidence_window = int(evidence_window)
         self.large_object = large_object
         self.merge_overlap = merge_overlap
@@ -174,6 +182,29 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
         for o in self.objects.values():
             if o.state == PRESENT:
                 o.misses = 0
+
+    def end_session(self) -> TrackerUpdate:
+        """The session's frames are all in: every present object seen through (missed) at least
+        ``misses_at_session_end`` times this session and not seen again since is *disappeared*
+        (or, when a provisional same-label sighting of this session is it, *moved* there: a fold),
+        even when it got fewer than ``misses_to_disappear`` misses. A tour looks at a place from
+        one or two headings, so an object carried out collects one or two misses per session and
+        would otherwise stay "present" at its old place for ever. The events are stamped with the
+        last frame's stamp. Call before :meth:`new_session` (which drops the misses)."""
+        events: list[ObjectEvent] = []
+        if self.misses_at_session_end is None or self.last_stamp_ns is None:
+            return TrackerUpdate([], events, {})
+        stamp = self.last_stamp_ns
+        for o in sorted(self.objects.values(), key=lambda x: x.object_id):
+            if self.objects.get(o.object_id) is not o or o.state != PRESENT:
+                continue     # folded into another object earlier in this loop
+            if o.misses >= self.misses_at_session_end:
+                o.state = DISAPPEARED
+                events.extend(self._on_disappeared(o, stamp))
+        self._pending_folds.clear()
+        self._pending_identity.clear()
+        merged, self._folds = dict(self._folds), {}
+        return TrackerUpdate([], events, merged)
 
     # -- main step ----------------------------------------------------------------------------
     def update(self, frame: Frame, segments: list[Segment]) -> TrackerUpdate:
