@@ -704,6 +704,24 @@ def test_session_end_needs_the_misses_and_can_be_switched_off():
         ObjectTracker(misses_at_session_end=0)
 
 
+def test_an_object_sighted_in_the_session_keeps_the_per_frame_rule_at_its_end():
+    """Seen in place this session and then missed twice (a view's rim error more likely than the
+    thing leaving while the robot looked around): the session end does not make it disappear;
+    only ``misses_to_disappear`` misses in the session do."""
+    p = PerceptionPipeline()
+    for f in sweep(scene_objects() + room_boxes(), T0):
+        p.process(f)
+    book = next(a["id"] for a in p.scene_graph.objects() if a["label"] == "book")
+    t1 = T0 + 3600 * 10**9
+    p.new_session()
+    p.process(render(scene_objects() + room_boxes(), camera_pose(0.8, 2.5, 1.2, -0.4, -0.35), t1))
+    b2 = room_boxes() + [x for x in scene_objects() if x["id"] != 4]
+    for i, yaw in enumerate((-0.5, -0.3)):
+        p.process(render(b2, camera_pose(0.8, 2.5, 1.2, yaw, -0.35), t1 + (i + 1) * 10**8))
+    assert p.tracker.objects[book].misses == 2
+    assert p.end_session().events == [] and p.tracker.objects[book].state == "present"
+
+
 def test_the_session_end_disappearance_reaches_the_store_and_changes(tmp_path):
     """Through the memory stack: ``end_session`` records perception's session-end events, so the
     store closes the book's place and "what changed on the table" lists it as taken away."""

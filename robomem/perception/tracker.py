@@ -10,8 +10,8 @@ one-to-one (Hungarian). Partial views match because both scores are relative to 
 Change: a known, unmatched object whose stored surface projects into the frame where the depth
 reading is clearly behind it collects a *miss* (see :mod:`robomem.perception.visibility`); occluded
 or out-of-view objects collect nothing. ``misses_to_disappear`` misses -> ``disappeared``; when a
-session ends (:meth:`ObjectTracker.end_session`), ``misses_at_session_end`` misses not followed by
-a sighting are enough (a tour looks at a place from one or two headings). An
+session ends (:meth:`ObjectTracker.end_session`), ``misses_at_session_end`` misses of an object not
+sighted in that session are enough (a tour looks at a place from one or two headings). An
 unmatched segment whose label matches an object that has misses or has disappeared is that object
 *moved* (same id). If the new place is seen before the old one is found empty (typical when
 re-exploring in a new session), the object appears under a provisional id; when the old object
@@ -184,13 +184,17 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
                 o.misses = 0
 
     def end_session(self) -> TrackerUpdate:
-        """The session's frames are all in: every present object seen through (missed) at least
-        ``misses_at_session_end`` times this session and not seen again since is *disappeared*
-        (or, when a provisional same-label sighting of this session is it, *moved* there: a fold),
-        even when it got fewer than ``misses_to_disappear`` misses. A tour looks at a place from
-        one or two headings, so an object carried out collects one or two misses per session and
-        would otherwise stay "present" at its old place for ever. The events are stamped with the
-        last frame's stamp. Call before :meth:`new_session` (which drops the misses)."""
+        """The session's frames are all in: every present object not sighted in this session and
+        seen through (missed) at least ``misses_at_session_end`` times in it is *disappeared* (or,
+        when a provisional same-label sighting of this session is it, *moved* there: a fold), even
+        when it got fewer than ``misses_to_disappear`` misses. A tour looks at a place from one or
+        two headings, so an object carried out collects one or two misses per session and would
+        otherwise stay "present" at its old place for ever. An object sighted in this session keeps
+        the per-frame rule (``misses_to_disappear``): seen in place, a couple of later misses are
+        more likely a view's rim error than the thing leaving while the robot looked around (an
+        unmoved spoon next to a moved look-alike, held-out house real-401 of
+        ``benchmarks/perception.py``). The events are stamped with the last frame's stamp. Call
+        before :meth:`new_session` (which drops the misses)."""
         events: list[ObjectEvent] = []
         if self.misses_at_session_end is None or self.last_stamp_ns is None:
             return TrackerUpdate([], events, {})
@@ -198,7 +202,7 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
         for o in sorted(self.objects.values(), key=lambda x: x.object_id):
             if self.objects.get(o.object_id) is not o or o.state != PRESENT:
                 continue     # folded into another object earlier in this loop
-            if o.misses >= self.misses_at_session_end:
+            if o.misses >= self.misses_at_session_end and o.last_session < self.session:
                 o.state = DISAPPEARED
                 events.extend(self._on_disappeared(o, stamp))
         self._pending_folds.clear()
