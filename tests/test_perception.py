@@ -743,3 +743,48 @@ def test_the_session_end_disappearance_reaches_the_store_and_changes(tmp_path):
         assert a is None or not a.current
         ans = stack.query(Changes(T0 + 30 * 10**9, receptacle=Target(label="table")), now_ns=t1 + 30 * 10**9)
         assert [(c["object_id"], c["kind"]) for c in ans.value] == [(book, "disappeared")]
+
+
+def test_another_colour_of_mug_put_where_the_red_mug_was_is_not_the_red_mug():
+    """Session 2: the red mug went to the sofa and a blue mug (another instance of the label)
+    stands exactly where it was on the table. Association by place alone took the blue mug for the
+    red one (no change on the table, a new mug on the sofa); its colour now says it is another
+    instance (``replace_cost``): the blue mug appears on the table and the red mug's id moves to
+    the sofa, whichever place is seen first."""
+    for sofa_first in (False, True):
+        p = PerceptionPipeline()
+        for f in sweep(scene_objects() + room_boxes(), T0):
+            p.process(f)
+        red = next(a["id"] for a in p.scene_graph.objects() if a["label"] == "mug")
+        b2 = room_boxes() + [x for x in scene_objects() if x["id"] != 2] + [
+            box(2, "mug", (4.8, 4.0, 0.85), (4.89, 4.09, 0.95), (200, 40, 40)),
+            box(7, "mug", (2.4, 1.3, 0.75), (2.49, 1.39, 0.85), (40, 60, 200))]
+        t1 = T0 + 3600 * 10**9
+        p.new_session()
+        frames = sweep(b2, t1) + sweep(b2, t1 + 5 * 10**9, pos=(4.0, 1.5))
+        if sofa_first:
+            frames = sweep(b2, t1, pos=(4.0, 1.5)) + sweep(b2, t1 + 5 * 10**9)
+        res = [p.process(f) for f in frames]
+        res.append(p.end_session())
+        mugs = {o.object_id: o for o in p.tracker.objects.values() if o.label == "mug" and o.state == "present"}
+        assert len(mugs) == 2 and red in mugs
+        np.testing.assert_allclose(mugs[red].centroid[:2], [4.845, 4.045], atol=0.1)
+        other = next(o for i, o in mugs.items() if i != red)
+        np.testing.assert_allclose(other.centroid[:2], [2.445, 1.345], atol=0.1)
+        assert (EventKind.MOVED, red, "mug") in changes(res)
+        assert (EventKind.APPEARED, other.object_id, "mug") in changes(res)
+
+
+def test_the_same_mug_seen_again_in_place_is_not_a_replacement():
+    """An unchanged world: no sighting is refused, no event (the rule only fires on a colour
+    change far beyond the view-to-view spread), and ``replace_cost`` is checked."""
+    p = PerceptionPipeline()
+    for f in sweep(scene_objects() + room_boxes(), T0):
+        p.process(f)
+    p.new_session()
+    res = [p.process(f) for f in sweep(scene_objects() + room_boxes(), T0 + 3600 * 10**9)]
+    res.append(p.end_session())
+    assert changes(res) == [] and not p.tracker._replacements
+    from robomem.errors import InvalidInputError
+    with pytest.raises(InvalidInputError, match="replace_cost"):
+        ObjectTracker(replace_cost=0)

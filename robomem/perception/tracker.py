@@ -21,6 +21,12 @@ provisional id is recorded in ``tracker.aliases`` (provisional -> kept id). The 
 soon as the old object has ``misses_to_fold`` misses (default 1: the same evidence that turns an
 unmatched segment into a move), so an old place seen only once in the new session suffices.
 
+A sighting at a small object's place, the first there in a session, whose colour differs from the
+object's far beyond the view-to-view spread (fine appearance cost > ``replace_cost``) is another
+instance of the label put there (a blue mug where the red mug stood): it is not matched to the old
+object, the old object counts a miss (its place shows something else) and the newcomer is never
+folded into it or merged with it; the old object may then be found moved elsewhere.
+
 Which old object a new sighting belongs to (several same-label objects may be missing at once, e.g.
 two mugs moved) is decided by appearance, not by distance to the old place: each object keeps a
 descriptor fused over its views (sorted box extents and the pixel-weighted mean RGB of its
@@ -81,6 +87,7 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
         new_object_cost: Optional[float] = 3.0,
         fold_probability: float = 0.9,
         misses_at_session_end: Optional[int] = 2,
+        replace_cost: Optional[float] = 20.0,
     ) -> None:
         if not 0.0 < sure_identity <= 1.0:
             raise InvalidInputError(f"sure_identity must be in (0, 1], got {sure_identity}")
@@ -128,6 +135,18 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
         # Missing objects whose fold was deferred because a same-label object not yet seen this
         # session looked more like the provisional sighting; retried every frame of the session.
         self._pending_folds: set[int] = set()
+        if replace_cost is not None and not replace_cost > 0:
+            raise InvalidInputError(f"replace_cost must be positive or None, got {replace_cost}")
+        #: Fine appearance cost (:data:`~robomem.perception.association.FINE_SCALES`) above which
+        #: the first sighting in a session at a small object's place is another instance of its
+        #: label put there, not the object itself (see ``_associate``); None switches it off.
+        self.replace_cost = None if replace_cost is None else float(replace_cost)
+        # Old object ids whose place showed another instance of their label in the current frame.
+        self._replaced: set[int] = set()
+        # Object id created from a sighting refused for an old object -> that old object's id: the
+        # newcomer is never that old object moved (it stands where the old one was).
+        self._replacements: dict[int, int] = {}
+        self._refused_for: dict = {}
         self.session = 0
         self.last_stamp_ns: Optional[int] = None
         self._next_id = 1
@@ -252,6 +271,9 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
             else:
                 obj = self._new_object(seg, stamp)
                 events.append(self._event(EventKind.APPEARED, obj, stamp))
+                refused = self._refused_for.get(id(seg))
+                if refused is not None:
+                    self._replacements[obj.object_id] = refused
             matched_objs.add(obj.object_id)
             matches.append((obj, seg))
         # One UPDATED per re-observed object (after fusion), unless something bigger happened to it.
@@ -280,6 +302,8 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
             other_ids += [s.instance_id for _, s in matches]
             other = (frame.instance_ids == 0) | np.isin(frame.instance_ids, np.array(other_ids, dtype=np.uint32))
         events.extend(self._miss_evidence(frame, matched_objs, stamp, other))
+        self._replaced = set()
+        self._refused_for = {}
         events.extend(self._retry_folds(stamp))
         events.extend(self._fold_unverified(stamp))
         self._pending_identity.clear()
@@ -301,8 +325,10 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
             if a.state != PRESENT or a.label == UNLABELLED:
                 continue
             for b in list(self.objects.values()):
-                if b is a or b.label != a.label or b.state != PRESENT or b.object_id in merged:
-                    continue
+                if b is a or b.label != a.label or b.state != PRESENT or b.object_id in merged \
+                        or self._replacements.get(a.object_id) == b.object_id \
+                        or self._replacements.get(b.object_id) == a.object_id:
+                    continue     # (a newcomer put where a look-alike of another colour was)
                 share = max(_box_inside_share(b.bbox_min, b.bbox_max, a.bbox_min, a.bbox_max, 0.02),
                             _box_inside_share(a.bbox_min, a.bbox_max, b.bbox_min, b.bbox_max, 0.02))
                 if share < self.merge_overlap:
