@@ -363,6 +363,9 @@ def run_house(seed: int, *, width=320, height=240, move_fraction=0.2, verbose=Tr
     events = []
     for f in frames2:
         events.extend(pipe.process(f).events)
+    end = pipe.end_session()      # the session-end decision (what MemoryStack.end_session records)
+    if end is not None:
+        events.extend(end.events)
     res.update(score_moves(pipe, scene, moved, pre_pairs, frames2, events))
     if verbose:
         print_house(res)

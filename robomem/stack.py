@@ -221,6 +221,7 @@ class MemoryStack:
         no session is open and :class:`OutOfOrderError` for a stamp before the session's newest record."""
         self._writable()
         self.long_term.check_session_end(stamp_ns, self._pending_latest)
+        self._perception_session_end()
         self._pending_traj.extend(self.thinner.finish())
         self.flush()
         p = self._perception  # map (issue 11): rooms/places from the whole session's map, then its snapshot
@@ -235,6 +236,18 @@ class MemoryStack:
         self.long_term.forget(stamp_ns, self.forgetting)
         self._sync_keyframe_views()
         return sid
+
+    def _perception_session_end(self) -> None:
+        """Perception's end-of-session decisions (objects seen through this session and not seen
+        again disappear, see ``PerceptionPipeline.end_session``), recorded at its last frame."""
+        p = self._perception
+        end = getattr(p, "end_session", None) if p is not None and not isinstance(p, str) else None
+        if end is None:
+            return
+        result = end()
+        if result is None or not (result.events or result.observations or result.merged):
+            return
+        self.record(result.stamp_ns, result.observations, result.events + self._retired(result))
 
     def observe(self, frame: Frame, room_id: Optional[int] = None):
         """Run perception on ``frame`` and remember the result (observations, events, the robot's

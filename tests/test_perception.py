@@ -657,3 +657,134 @@ def test_new_object_cost_is_checked():
     with pytest.raises(InvalidInputError, match="fold_probability"):
         ObjectTracker(fold_probability=0.0)
     assert ObjectTracker(new_object_cost=None).new_object_cost is None
+
+
+def _book_taken_two_looks():
+    """Session 1: a full turn sees the table with the book (id 4). Session 2: the book is gone
+    and the table is looked at from two headings only (a tour's view of a place), so it collects
+    two misses, fewer than ``misses_to_disappear`` (3). Returns (pipeline, book id, session-2
+    results)."""
+    p = PerceptionPipeline()
+    for f in sweep(scene_objects() + room_boxes(), T0):
+        p.process(f)
+    book = next(a["id"] for a in p.scene_graph.objects() if a["label"] == "book")
+    b2 = room_boxes() + [x for x in scene_objects() if x["id"] != 4]
+    t1 = T0 + 3600 * 10**9
+    p.new_session()
+    res = [p.process(render(b2, camera_pose(0.8, 2.5, 1.2, yaw, -0.35), t1 + i * 10**8))
+           for i, yaw in enumerate((-0.5, -0.3))]
+    return p, book, res
+
+
+def test_an_object_missed_twice_in_a_session_disappears_when_the_session_ends():
+    """A carried-out object whose place a session looked at from two headings (two misses, below
+    ``misses_to_disappear``) stayed "present" at its old place for ever; the session-end decision
+    makes it disappeared, stamped with the session's last frame."""
+    p, book, res = _book_taken_two_looks()
+    assert p.tracker.objects[book].misses == 2
+    assert not any(c[1] == book for c in changes(res))
+    end = p.end_session()
+    assert [(e.kind, e.object_id) for e in end.events] == [(EventKind.DISAPPEARED, book)]
+    assert end.stamp_ns == res[-1].stamp_ns
+    assert p.scene_graph.get_object(book)["state"] == "disappeared"
+    assert p.end_session().events == []      # decided once
+
+
+def test_session_end_needs_the_misses_and_can_be_switched_off():
+    """One miss is not enough (the default needs 2), an object seen again after its misses is
+    present, and ``misses_at_session_end=None`` keeps the old behaviour."""
+    p, book, res = _book_taken_two_looks()
+    p.tracker.objects[book].misses = 1
+    assert p.end_session().events == []
+    p, book, res = _book_taken_two_looks()
+    p.tracker.misses_at_session_end = None
+    assert p.end_session().events == [] and p.tracker.objects[book].state == "present"
+    from robomem.errors import InvalidInputError
+    with pytest.raises(InvalidInputError, match="misses_at_session_end"):
+        ObjectTracker(misses_at_session_end=0)
+
+
+def test_an_object_sighted_in_the_session_keeps_the_per_frame_rule_at_its_end():
+    """Seen in place this session and then missed twice (a view's rim error more likely than the
+    thing leaving while the robot looked around): the session end does not make it disappear;
+    only ``misses_to_disappear`` misses in the session do."""
+    p = PerceptionPipeline()
+    for f in sweep(scene_objects() + room_boxes(), T0):
+        p.process(f)
+    book = next(a["id"] for a in p.scene_graph.objects() if a["label"] == "book")
+    t1 = T0 + 3600 * 10**9
+    p.new_session()
+    p.process(render(scene_objects() + room_boxes(), camera_pose(0.8, 2.5, 1.2, -0.4, -0.35), t1))
+    b2 = room_boxes() + [x for x in scene_objects() if x["id"] != 4]
+    for i, yaw in enumerate((-0.5, -0.3)):
+        p.process(render(b2, camera_pose(0.8, 2.5, 1.2, yaw, -0.35), t1 + (i + 1) * 10**8))
+    assert p.tracker.objects[book].misses == 2
+    assert p.end_session().events == [] and p.tracker.objects[book].state == "present"
+
+
+def test_the_session_end_disappearance_reaches_the_store_and_changes(tmp_path):
+    """Through the memory stack: ``end_session`` records perception's session-end events, so the
+    store closes the book's place and "what changed on the table" lists it as taken away."""
+    import robomem
+    from robomem.retrieval import Changes, Target
+    with robomem.open(tmp_path / "end.db", perception=PerceptionPipeline()) as stack:
+        stack.begin_session("one", T0)
+        for f in sweep(scene_objects() + room_boxes(), T0):
+            stack.observe(f)
+        stack.end_session(T0 + 60 * 10**9)
+        book = next(a["id"] for a in stack.perception.scene_graph.objects() if a["label"] == "book")
+        b2 = room_boxes() + [x for x in scene_objects() if x["id"] != 4]
+        t1 = T0 + 3600 * 10**9
+        stack.begin_session("two", t1)
+        for i, yaw in enumerate((-0.5, -0.3)):
+            stack.observe(render(b2, camera_pose(0.8, 2.5, 1.2, yaw, -0.35), t1 + i * 10**8))
+        stack.end_session(t1 + 60 * 10**9)
+        a = stack.where_is_object(book)
+        assert a is None or not a.current
+        ans = stack.query(Changes(T0 + 30 * 10**9, receptacle=Target(label="table")), now_ns=t1 + 30 * 10**9)
+        assert [(c["object_id"], c["kind"]) for c in ans.value] == [(book, "disappeared")]
+
+
+def test_another_colour_of_mug_put_where_the_red_mug_was_is_not_the_red_mug():
+    """Session 2: the red mug went to the sofa and a blue mug (another instance of the label)
+    stands exactly where it was on the table. Association by place alone took the blue mug for the
+    red one (no change on the table, a new mug on the sofa); its colour now says it is another
+    instance (``replace_cost``): the blue mug appears on the table and the red mug's id moves to
+    the sofa, whichever place is seen first."""
+    for sofa_first in (False, True):
+        p = PerceptionPipeline()
+        for f in sweep(scene_objects() + room_boxes(), T0):
+            p.process(f)
+        red = next(a["id"] for a in p.scene_graph.objects() if a["label"] == "mug")
+        b2 = room_boxes() + [x for x in scene_objects() if x["id"] != 2] + [
+            box(2, "mug", (4.8, 4.0, 0.85), (4.89, 4.09, 0.95), (200, 40, 40)),
+            box(7, "mug", (2.4, 1.3, 0.75), (2.49, 1.39, 0.85), (40, 60, 200))]
+        t1 = T0 + 3600 * 10**9
+        p.new_session()
+        frames = sweep(b2, t1) + sweep(b2, t1 + 5 * 10**9, pos=(4.0, 1.5))
+        if sofa_first:
+            frames = sweep(b2, t1, pos=(4.0, 1.5)) + sweep(b2, t1 + 5 * 10**9)
+        res = [p.process(f) for f in frames]
+        res.append(p.end_session())
+        mugs = {o.object_id: o for o in p.tracker.objects.values() if o.label == "mug" and o.state == "present"}
+        assert len(mugs) == 2 and red in mugs
+        np.testing.assert_allclose(mugs[red].centroid[:2], [4.845, 4.045], atol=0.1)
+        other = next(o for i, o in mugs.items() if i != red)
+        np.testing.assert_allclose(other.centroid[:2], [2.445, 1.345], atol=0.1)
+        assert (EventKind.MOVED, red, "mug") in changes(res)
+        assert (EventKind.APPEARED, other.object_id, "mug") in changes(res)
+
+
+def test_the_same_mug_seen_again_in_place_is_not_a_replacement():
+    """An unchanged world: no sighting is refused, no event (the rule only fires on a colour
+    change far beyond the view-to-view spread), and ``replace_cost`` is checked."""
+    p = PerceptionPipeline()
+    for f in sweep(scene_objects() + room_boxes(), T0):
+        p.process(f)
+    p.new_session()
+    res = [p.process(f) for f in sweep(scene_objects() + room_boxes(), T0 + 3600 * 10**9)]
+    res.append(p.end_session())
+    assert changes(res) == [] and not p.tracker._replacements
+    from robomem.errors import InvalidInputError
+    with pytest.raises(InvalidInputError, match="replace_cost"):
+        ObjectTracker(replace_cost=0)

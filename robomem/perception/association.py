@@ -9,7 +9,7 @@ from scipy.optimize import linear_sum_assignment
 
 from robomem.perception.segments import UNLABELLED, Segment
 
-from robomem.perception.tracker_types import DISAPPEARED, TrackedObject
+from robomem.perception.tracker_types import DISAPPEARED, PRESENT, TrackedObject
 
 
 def appearance_descriptor(mean_rgb, bbox_min, bbox_max) -> tuple:
@@ -130,6 +130,11 @@ class AssociationMixin:
                     # Without labels, boxes of neighbouring clusters overlap freely: surfaces decide.
                     box = 0.0
                 s = max(vox, box, touch)
+                if s > 0 and self._replaces(seg, o, large):
+                    # Another instance of the label put where ``o`` was: not ``o`` (see below).
+                    self._replaced.add(o.object_id)
+                    self._refused_for[id(seg)] = o.object_id
+                    s = 0.0
                 if o.state == DISAPPEARED:
                     # Only a clear re-observation at the same place brings a vanished object back.
                     s = vox
@@ -146,6 +151,17 @@ class AssociationMixin:
                 if score[r, c] >= self.min_match_score:
                     out[r] = objs[c].object_id
         return out
+
+    def _replaces(self, seg: Segment, o: TrackedObject, large: bool) -> bool:
+        """Is ``seg`` -- at the place of the small labelled object ``o``, the first sighting there
+        in this session -- another instance of ``o``'s label put there? Its fine appearance cost
+        against ``o`` exceeds ``replace_cost`` (chromaticity: a mug of another colour where the
+        red mug stood). Objects are then told apart by look, not by place; the old object counts
+        a miss (its place shows something else) and may be found moved elsewhere."""
+        if self.replace_cost is None or large or o.label == UNLABELLED or o.state != PRESENT \
+                or o.last_session >= self.session or seg.mean_rgb is None or o.rgb_weight <= 0:
+            return False
+        return appearance_cost(_seg_desc(seg), _obj_desc(o), **FINE_SCALES) > self.replace_cost
 
     def _is_missing(self, o: TrackedObject) -> bool:
         return o.state == DISAPPEARED or o.misses > 0

@@ -126,7 +126,7 @@ class ChangeEventsMixin:
         newcomers = [self.objects[i] for i in matched if i in self.objects and self.objects[i].label != UNLABELLED]
         # Decided for all candidates at once: the loop below changes only the candidate it is at
         # (and deletes folded provisionals, which it then skips), never a newcomer.
-        displaced = _displaced(cand, newcomers)
+        displaced = _displaced(cand, newcomers) | np.array([o.object_id in self._replaced for o in cand], dtype=bool)
         maps = None
         for o, ok, disp in zip(cand, near & in_fov, displaced):
             if self.objects.get(o.object_id) is not o or o.state != PRESENT:
@@ -166,7 +166,8 @@ class ChangeEventsMixin:
         if not cands:
             return None
         olds = [o] + [x for x in self._old_pool(o.label, {y.object_id for y in cands}) if x is not o]
-        allowed = np.array([[y.first_session > x.last_session and y.first_seen_ns > x.last_seen_ns for x in olds]
+        allowed = np.array([[y.first_session > x.last_session and y.first_seen_ns > x.last_seen_ns
+                             and self._replacements.get(y.object_id) != x.object_id for x in olds]
                             for y in cands], dtype=bool).reshape(len(cands), len(olds))
         fine, gate = self._pair_costs([_obj_desc(y) for y in cands], [_obj_desc(x) for x in olds], allowed)
         probs = identity_probabilities(fine, self.identity_temperature)

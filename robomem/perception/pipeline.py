@@ -100,10 +100,25 @@ class PerceptionPipeline:
         self.frames_processed += 1
         if self.octree is not None and self.structure_every > 0 and self.frames_processed % self.structure_every == 0:
             self.update_structure()
+        return self._result(upd, frame.stamp_ns, len(segments), skipped)
+
+    def end_session(self) -> Optional[FrameResult]:
+        """The session's frames are all in: objects seen through this session and not seen again
+        disappear (or are folded into their provisional sighting), see
+        :meth:`ObjectTracker.end_session`. Returns their events (stamped with the last frame's
+        stamp) as a :class:`FrameResult`, or None before any frame."""
+        if self.tracker.last_stamp_ns is None:
+            return None
+        upd = self.tracker.end_session()
+        if upd.events or upd.merged:
+            self._update_graph(upd)
+        return self._result(upd, self.tracker.last_stamp_ns, 0, [])
+
+    def _result(self, upd, stamp_ns: int, num_segments: int, skipped: list) -> FrameResult:
         by_object: dict[int, list] = {}
         for o, s in upd.matches:
             by_object.setdefault(o.object_id, []).append(s)
-        observations = [self._observation(self.tracker.objects[oid], segs, frame.stamp_ns)
+        observations = [self._observation(self.tracker.objects[oid], segs, stamp_ns)
                         for oid, segs in by_object.items() if oid in self.tracker.objects]
         # An object found moved by a fold (its provisional twin, seen at the new place earlier,
         # became an alias) is reported at its new place in this frame, so a consumer keeping one
@@ -111,13 +126,13 @@ class PerceptionPipeline:
         for e in upd.events:
             o = self.tracker.objects.get(e.object_id)
             if e.kind == EventKind.MOVED and e.object_id not in by_object and o is not None:
-                observations.append(self._observation(o, [], frame.stamp_ns))
+                observations.append(self._observation(o, [], stamp_ns))
                 by_object[e.object_id] = []
         events = [self._annotate(e) for e in upd.events]
         # the tracker reports every alias it makes (duplicates and folds) in upd.merged, in the frame
         # it makes it; resolved to the id kept now
         merged = {int(k): int(self.tracker.resolve(k)) for k in upd.merged}
-        return FrameResult(observations, events, frame.stamp_ns, len(segments), skipped, merged)
+        return FrameResult(observations, events, stamp_ns, num_segments, skipped, merged)
 
     # -- graph --------------------------------------------------------------------------------
     def _update_graph(self, upd) -> None:

