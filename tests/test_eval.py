@@ -137,3 +137,17 @@ def test_voi_sweep_scales_travel_and_time_costs_together():
     lo, hi = pols["voi-0.0001"], pols["voi-0.02"]
     assert lo.cost_per_m == 0.0001 and hi.cost_per_m == 0.02
     assert abs(lo.cost_per_s / lo.cost_per_m - TIME_COST_RATIO) < 1e-12 and hi.cost_per_s > 100 * lo.cost_per_s
+
+
+def test_the_default_sweep_measures_the_agents_default_cost_model():
+    import argparse
+    from robomem.planning.evaluation import add_arguments, policies
+    from robomem.planning.voi import CostModel
+    ap = argparse.ArgumentParser()
+    add_arguments(ap)
+    args = ap.parse_args([])
+    pols = {name: costs for name, _, costs in policies(args.thresholds, args.cost_weights)}
+    d = CostModel()
+    same = [n for n, c in pols.items() if n.startswith("voi-") and c.cost_per_m == pytest.approx(d.cost_per_m)
+            and c.cost_per_s == pytest.approx(d.cost_per_s)]
+    assert same == [f"voi-{d.cost_per_m:g}"]

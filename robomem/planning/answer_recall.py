@@ -12,9 +12,11 @@ Only duck typing on the answer (``kind``, ``value``, ``confidence``, ``evidence`
 this module does not import the retrieval package."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable, Mapping, Optional
 
 from robomem.planning.belief import Belief, Hypothesis
+from robomem.planning.detection import DetectionModel
 from robomem.planning.errors import UnsupportedQuestionError
 from robomem.planning.prior import SemanticPrior, room_probabilities
 from robomem.planning.recall import RoomInfo
@@ -42,8 +44,11 @@ def _query_type(answer) -> Optional[str]:
 def belief_from_answer(answer, rooms: Mapping[int, RoomInfo], prior: SemanticPrior, *,
                        room_of: Optional[Callable] = None, room_answer_accuracy: float = 0.2,
                        verify_detection: float = 0.9, explore_detection: float = 0.75,
-                       verify_look_s: float = 10.0, explore_look_s: float = 40.0) -> Belief:
-    """The planner's belief for one retrieval ``Answer`` (see the module docstring)."""
+                       verify_look_s: float = 10.0, explore_look_s: float = 40.0,
+                       detection: Optional[DetectionModel] = None) -> Belief:
+    """The planner's belief for one retrieval ``Answer`` (see the module docstring). ``detection``:
+    per-category detection probabilities (else ``verify_detection`` / ``explore_detection`` for every
+    category), as in :class:`~robomem.planning.recall.MemoryRecall`."""
     kind = getattr(answer, "kind", None)
     if kind == "unsupported":
         v = getattr(answer, "value", None)
@@ -76,6 +81,9 @@ def belief_from_answer(answer, rooms: Mapping[int, RoomInfo], prior: SemanticPri
                              detection=verify_detection, look_time_s=verify_look_s))
     if not label and evidence:
         label = evidence[0].label
+    if detection is not None:
+        verify_detection, explore_detection = detection.detection(label, "verify"), detection.detection(label, "explore")
+        hs = [replace(h, detection=verify_detection) for h in hs]
     rest = max(0.0, 1.0 - sum(h.probability for h in hs))
     q_r = room_probabilities(prior, label, {r: i.room_type for r, i in rooms.items()})
     for r, p in q_r.items():

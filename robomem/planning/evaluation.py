@@ -20,8 +20,8 @@ from robomem.planning.errors import InvalidPlanningSettingError
 from robomem.planning.policies import ExploreAlwaysPolicy, MemoryOnlyPolicy, ThresholdPolicy, VoIPolicy
 from robomem.planning.voi import CostModel
 
-__all__ = ["add_arguments", "finish_args", "policies", "voi_costs", "TIME_COST_RATIO", "parse_range", "load_harness", "HarnessUnavailableError",
-           "SIMULATORS"]
+__all__ = ["add_arguments", "finish_args", "policies", "voi_costs", "TIME_COST_RATIO", "DEFAULT_COST_PER_M", "parse_range",
+           "load_harness", "HarnessUnavailableError", "SIMULATORS"]
 
 #: Simulators the harness can drive through the ``sim.base.Simulator`` interface.
 SIMULATORS = ("embedded", "habitat")
@@ -30,6 +30,10 @@ SIMULATORS = ("embedded", "habitat")
 class HarnessUnavailableError(RobomemError):
     """The evaluation harness (``benchmarks/eqa_eval.py`` and the ``sim`` package) is not here."""
 
+
+#: The agent's default cost per metre (``CostModel().cost_per_m``): always in the default sweep, so
+#: what a user gets by default is measured.
+DEFAULT_COST_PER_M = CostModel().cost_per_m
 
 #: Seconds' cost per metre's cost in the VoI sweep: the default cost model's ratio (0.0005 / 0.01).
 TIME_COST_RATIO = CostModel().cost_per_s / CostModel().cost_per_m
@@ -108,8 +112,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--policies", default=None, help="comma-separated subset of policy names to run")
     ap.add_argument("--thresholds", type=_floats("--thresholds"), default=[0.6, 0.8, 0.95],
                     help="confidence thresholds swept (comma-separated)")
-    ap.add_argument("--cost-weights", type=_floats("--cost-weights"), default=[0.0001, 0.0003, 0.001, 0.003, 0.02],
-                    help="VoI cost weights swept (comma-separated): cost per metre w, per second w * 0.05")
+    ap.add_argument("--cost-weights", type=_floats("--cost-weights"), default=[0.0001, 0.0003, 0.001, 0.003, DEFAULT_COST_PER_M, 0.02],
+                    help="VoI cost weights swept (comma-separated): cost per metre w, per second w * 0.05; "
+                         f"the default includes the agent's own default, {DEFAULT_COST_PER_M:g}")
     ap.add_argument("--sim", choices=SIMULATORS, default="embedded",
                     help="embedded (Open3D, default) or habitat (needs habitat_sim)")
     ap.add_argument("--width", type=int, default=160)
@@ -121,6 +126,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--max-path", type=float, default=250.0, help="budget: metres per question")
     ap.add_argument("--recall", choices=("memory", "retrieval"), default="memory",
                     help="present-question beliefs from MemoryStack.where_is + hand-set hazards, or from retrieval")
+    ap.add_argument("--detection", choices=("fitted", "constant"), default="fitted",
+                    help="detection probability of a look: per category, fitted on other houses (seeds 20-29, "
+                         "benchmarks/eqa_detection.json; default), or the constant 0.75 explore / 0.9 verify")
     ap.add_argument("--paths", choices=("map", "sim"), default="map",
                     help="plan paths, travel costs and reachability on the robot's own map (default; the simulator "
                          "only executes the motion) or on the simulator's navigation grid (the earlier set-up)")

@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping, Optional
 import numpy as np
 
 from robomem.planning.belief import Belief, Hypothesis, still_there_probability
+from robomem.planning.detection import DetectionModel
 from robomem.planning.errors import InvalidPlanningSettingError, UnsupportedQuestionError
 from robomem.planning.prior import SemanticPrior, room_probabilities
 
@@ -100,13 +101,16 @@ class MemoryRecall:
     ``known_labels``: when given, questions about other labels are unsupported; ``room_of``: position
     → room id in the ids of ``rooms``; when given it decides the rooms of remembered places and of
     the placements the prior learns from (the stack's stored room ids may come from its own room
-    segmentation, numbered differently from ``rooms``)."""
+    segmentation, numbered differently from ``rooms``); ``detection``: a
+    :class:`~robomem.planning.detection.DetectionModel` giving each look's detection probability by
+    the asked category (else every category gets ``verify_detection`` / ``explore_detection``)."""
 
     def __init__(self, stack, rooms: Mapping[int, RoomInfo], now_ns, *, still_there: Optional[Callable] = None,
                  moves_per_day: Optional[Mapping[str, float]] = None, default_moves_per_day: float = 0.5,
                  prior: Optional[SemanticPrior] = None, room_answer_accuracy: float = 0.2,
                  verify_detection: float = 0.9, explore_detection: float = 0.75, verify_look_s: float = 10.0,
-                 explore_look_s: float = 40.0, known_labels=None, room_of: Optional[Callable] = None) -> None:
+                 explore_look_s: float = 40.0, known_labels=None, room_of: Optional[Callable] = None,
+                 detection: Optional[DetectionModel] = None) -> None:
         for r, info in rooms.items():
             if not isinstance(info, RoomInfo):
                 raise InvalidPlanningSettingError(f"rooms[{r!r}] must be a RoomInfo, got {type(info).__name__}")
@@ -120,6 +124,15 @@ class MemoryRecall:
         self.verify_look_s, self.explore_look_s = verify_look_s, explore_look_s
         self.known_labels = None if known_labels is None else set(known_labels)
         self.room_of = room_of
+        if detection is not None and not isinstance(detection, DetectionModel):
+            raise InvalidPlanningSettingError(f"detection must be a DetectionModel, got {type(detection).__name__}")
+        self.detection = detection
+
+    def detections(self, label: str) -> tuple[float, float]:
+        """(verify, explore) detection probabilities of a look for ``label``."""
+        if self.detection is None:
+            return self.verify_detection, self.explore_detection
+        return self.detection.detection(label, "verify"), self.detection.detection(label, "explore")
 
     def now(self) -> int:
         return int(self._now() if callable(self._now) else self._now)
@@ -144,6 +157,7 @@ class MemoryRecall:
             raise UnsupportedQuestionError(f"unknown object {label!r}")
         now = self.now()
         answers = self.stack.where_is(label)
+        d_verify, d_explore = self.detections(label)
         hs = []
         n = max(1, len(answers))
         for a in answers:
@@ -152,13 +166,13 @@ class MemoryRecall:
             hs.append(Hypothesis(f"obj:{a.object_id}", self.p_still(a, now) / n, pos, room,
                                  answer={"object_id": a.object_id, "position": list(pos), "room_id": room,
                                          "receptacle_id": a.receptacle_id, "last_seen_ns": a.last_seen_ns},
-                                 detection=self.verify_detection, look_time_s=self.verify_look_s))
+                                 detection=d_verify, look_time_s=self.verify_look_s))
         rest = max(0.0, 1.0 - sum(h.probability for h in hs))
         q = room_probabilities(self._prior(now), label, {r: i.room_type for r, i in self.rooms.items()})
         for r, p in q.items():
             hs.append(Hypothesis(f"room:{r}", rest * p, self.rooms[r].position, r,
                                  answer={"room_id": r, "room_type": self.rooms[r].room_type},
                                  answer_accuracy=1.0 if kind == "which_room" else self.room_answer_accuracy,
-                                 detection=self.explore_detection,
+                                 detection=d_explore,
                                  look_time_s=self.explore_look_s, kind="prior"))
         return Belief(label, tuple(hs), {"kind": kind, "asked_at_ns": now, "remembered": len(answers)})
