@@ -127,7 +127,7 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--recall", choices=("memory", "retrieval"), default="memory",
                     help="present-question beliefs from MemoryStack.where_is + hand-set hazards, or from retrieval")
     ap.add_argument("--detection", choices=("fitted", "constant"), default="fitted",
-                    help="detection probability of a look: per category, fitted on other houses (seeds 20-29, "
+                    help="detection probability of a look: per category, fitted on other houses (seeds 20-39, "
                          "benchmarks/eqa_detection.json; default), or the constant 0.75 explore / 0.9 verify")
     ap.add_argument("--paths", choices=("map", "sim"), default="map",
                     help="plan paths, travel costs and reachability on the robot's own map (default; the simulator "
