@@ -57,8 +57,8 @@ from sim.house_styles import LAYOUT_STYLES  # noqa: E402
 from sim.question_words import stamp_phrase  # noqa: E402
 from sim.questions import QuestionGenerator  # noqa: E402
 from sim.scenario import Scenario, ScenarioConfig  # noqa: E402
+from sim.story import ROOM_ANSWER_ACCURACY, WHERE_TOL_M  # noqa: E402
 
-WHERE_TOL_M = 0.5
 #: The per-category detection model ``--detection fitted`` uses: fitted by benchmarks/fit_detection.py
 #: on the looks of houses with seeds 20-29 (not the evaluation's 0-9).
 DETECTION_JSON = Path(__file__).resolve().parent / "eqa_detection.json"
@@ -265,9 +265,11 @@ def run_house(spec: tuple[int, str], args, pols, on_session=None) -> list[dict]:
                 world = SimAgentWorld(scene, env, st, **view_kw)
             rooms = world.rooms()
             if args.recall == "retrieval":
-                recall = AnswerRecall(st, rooms, lambda: env.clock_ns, room_of=world.room_of, detection=detection)
+                recall = AnswerRecall(st, rooms, lambda: env.clock_ns, room_of=world.room_of, detection=detection,
+                                      room_answer_accuracy=ROOM_ANSWER_ACCURACY)
             else:
-                recall = MemoryRecall(st, rooms, lambda: env.clock_ns, room_of=world.room_of, detection=detection)
+                recall = MemoryRecall(st, rooms, lambda: env.clock_ns, room_of=world.room_of, detection=detection,
+                                      room_answer_accuracy=ROOM_ANSWER_ACCURACY)
             path_length, act = world.path_length, world.act
             budget = Budget(max_steps=args.max_steps, max_path_m=args.max_path, max_time_s=1800.0)
             agent = Agent(recall, path_length, act, policy=policy, costs=costs, budget=budget)
@@ -281,7 +283,8 @@ def run_house(spec: tuple[int, str], args, pols, on_session=None) -> list[dict]:
                                                trace=ep.trace if args.traces else None))
             # Memory questions at the session's end, through the same agent with retrieval's beliefs.
             now = max(s.t_end, env.clock_ns)
-            mem_recall = AnswerRecall(st, rooms, lambda now=now: now, room_of=world.room_of, detection=detection)
+            mem_recall = AnswerRecall(st, rooms, lambda now=now: now, room_of=world.room_of, detection=detection,
+                                      room_answer_accuracy=ROOM_ANSWER_ACCURACY)
             mem_agent = Agent(mem_recall, path_length, act, policy=policy, costs=costs, budget=budget)
             for q in mem_qs:
                 world.pose, world.target = dock, None

@@ -67,3 +67,24 @@ def test_stand_point_is_a_reachable_cell_within_reach_of_the_goal():
     assert paths.stand_point((0.6, 0.5, 0.0), (30.0, 30.0, 0.0)) is None
     closed = MapPathLength(lambda: _octree_room(wall_gap=False), reach_m=0.3)
     assert closed.stand_point((0.6, 0.5, 0.0), (3.4, 0.5, 0.0)) is None
+
+
+@pytest.mark.parametrize("credit", [0.2, 0.0])
+def test_a_room_answer_to_a_where_question_is_worth_what_the_judge_gives_it(world, credit):
+    # The remote was never seen: answering now names only its likely room. The stop confidence is
+    # P(in that room) x room_answer_accuracy, so the eval (whose judge wants a position within
+    # WHERE_TOL_M, never met by a room) runs with sim.story.ROOM_ANSWER_ACCURACY = 0.
+    from robomem.planning.policies import MemoryOnlyPolicy
+    from sim.story import ROOM_ANSWER_ACCURACY
+    assert ROOM_ANSWER_ACCURACY == 0.0
+    recall = AnswerRecall(world.stack, room_infos(), lambda: world.now, room_answer_accuracy=credit)
+    ep = Agent(recall, world.paths, world.act, policy=MemoryOnlyPolicy()).run("where is the remote?", world.pose)
+    assert ep.steps == 0 and "position" not in ep.answer and ep.answer.get("room_id") is not None
+    if credit == 0.0:
+        assert ep.confidence == 0.0
+    else:
+        assert 0.0 < ep.confidence <= credit
+    # the same room asked as "which room" is worth its full probability
+    recall = AnswerRecall(world.stack, room_infos(), lambda: world.now, room_answer_accuracy=0.0)
+    ep = Agent(recall, world.paths, world.act, policy=MemoryOnlyPolicy()).run("which room is the remote in?", world.pose)
+    assert ep.confidence > 0.0
