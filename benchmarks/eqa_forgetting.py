@@ -64,8 +64,8 @@ class SharedPerception:
     """One perception pipeline for several stacks fed the same frames in the same order (the
     stacks differ only in their store's forgetting; perception never reads the store): ``process``
     runs the pipeline once per frame and hands the same ``FrameResult`` to the other stacks, and
-    ``new_session`` reaches the pipeline once per session (the first stack's call after frames
-    went through). With one pipeline per stack every pipeline would get the same calls and end in
+    ``new_session`` and ``end_session`` reach the pipeline once per session (the first stack's
+    call after frames went through; ``end_session``'s result goes to every stack). With one pipeline per stack every pipeline would get the same calls and end in
     the same state; ``--per-stack-perception`` runs it that way to check."""
 
     def __init__(self, pipeline) -> None:
@@ -73,6 +73,7 @@ class SharedPerception:
         self._last = None          # (frame, result) of the last processed frame
         self._fresh = True         # no frame since the last forwarded new_session
         self._started = False      # new_session forwarded at least once
+        self._ended = None         # (last frame, result) of the last forwarded end_session
 
     def process(self, frame):
         if self._last is not None and self._last[0] is frame:
@@ -87,6 +88,17 @@ class SharedPerception:
             self._started = True
             self._fresh = True
             self.pipeline.new_session()
+
+    def end_session(self):
+        """Perception's end-of-session decisions, made once per session (the first stack's call)
+        and handed to every stack: the pipeline's ``end_session`` changes the tracker, so a second
+        call would return nothing and only the first stack would record the session-end events."""
+        key = self._last[0] if self._last is not None else None
+        if self._ended is not None and self._ended[0] is key:
+            return self._ended[1]
+        result = self.pipeline.end_session()
+        self._ended = (key, result)
+        return result
 
     def __getattr__(self, name):  # tracker, scene_graph, structure_version, ...
         return getattr(self.pipeline, name)

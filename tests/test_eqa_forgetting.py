@@ -29,6 +29,19 @@ def test_shared_perception_matches_one_pipeline_per_stack_and_resumes(tmp_path, 
     assert again["houses"][0]["results"] == a["results"]
 
 
+def test_every_stack_records_the_session_end_events(tmp_path):
+    # Forgetting never deletes an event, so the stacks must hold the same events after every
+    # session. At 320x240 this house's first session ends with perception's session-end
+    # disappearances (PerceptionPipeline.end_session); a shared pipeline once handed them to the
+    # first stack only (110 against 104 events).
+    out = tmp_path / "ends.json"
+    main(["--seeds", "0", "--styles", "corridor", "--days", "1", "--views", "6", "--per-category", "1",
+          "--width", "320", "--height", "240", "--settings", "off,aggressive", "--out", str(out)])
+    sizes = json.loads(out.read_text())["houses"][0]["sizes"]
+    assert [s["events"] for s in sizes["off"]] == [s["events"] for s in sizes["aggressive"]]
+    assert sizes["off"][-1]["events"] > sizes["off"][0]["events"]
+
+
 def _house(style, seed, rights):
     """rights: setting -> list of (right, last_2_days) for the same questions."""
     res = [{"setting": s, "session": 0, "question": f"q{i}", "category": "where_now", "right": r, "last_2_days": l}
