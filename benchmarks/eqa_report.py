@@ -34,6 +34,19 @@ def ece(conf, correct, bins: int = 10) -> float:
     return float(e)
 
 
+def ece_of_a_calibrated_agent(conf, bins: int = 10, draws: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """(mean, 90th percentile) of the ECE that a *perfectly calibrated* agent stopping with these
+    confidences would score: each outcome drawn right with its stated probability. On a few hundred
+    questions this is far from 0 (e.g. 0.05-0.07 for 120-240 questions with many low or middling
+    confidences), so it is the yardstick an observed ECE is read against."""
+    conf = np.asarray(conf, float)
+    if conf.size == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    sims = np.array([ece(conf, rng.random(conf.size) < conf, bins) for _ in range(draws)])
+    return float(sims.mean()), float(np.percentile(sims, 90))
+
+
 def _stats(rs: list[dict]) -> dict:
     if not rs:
         return {"n": 0}
@@ -69,6 +82,8 @@ def summarise(records: list[dict]) -> dict:
                      "per_style_present": per_style,
                      "worst_style": min(per_style.items(), key=lambda kv: kv[1]) if per_style else None,
                      "ece": ece([r["confidence"] for r in present], [r["correct"] for r in present]),
+                     "ece_calibrated_agent": dict(zip(("mean", "p90"), ece_of_a_calibrated_agent(
+                         [r["confidence"] for r in present], draws=500))),
                      "cannot_answer": int(sum(r["cannot_answer"] for r in rs)),
                      "answerable_accuracy": _stats([r for r in rs if r.get("answerable", True)]).get("accuracy")}
     return out

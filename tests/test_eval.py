@@ -5,7 +5,7 @@ import json
 import pytest
 
 from benchmarks.eqa_eval import history_questions, house_specs, make_simulator
-from benchmarks.eqa_report import GROUPS, acceptance, ece, summarise
+from benchmarks.eqa_report import GROUPS, acceptance, ece, ece_of_a_calibrated_agent, summarise
 from robomem import cli
 from robomem.planning import InvalidPlanningSettingError
 from robomem.planning.evaluation import parse_range
@@ -128,6 +128,14 @@ def test_acceptance_checks_on_hand_built_records():
     assert not acceptance(summarise(recs))["voi_over_threshold"]["met"]
     assert ece([0.8] * 5, [1, 1, 1, 1, 0]) == pytest.approx(0.0)
     assert ece([1.0, 1.0], [0, 0]) == pytest.approx(1.0)
+
+
+def test_the_ece_of_a_calibrated_agent_is_sampling_noise_that_shrinks_with_n():
+    # certain answers leave no noise; middling ones on few questions a lot, less on more
+    assert ece_of_a_calibrated_agent([1.0] * 50) == (0.0, 0.0)
+    few, _ = ece_of_a_calibrated_agent([0.5, 0.7, 0.9] * 40)
+    many, _ = ece_of_a_calibrated_agent([0.5, 0.7, 0.9] * 400)
+    assert 0.03 < few < 0.08 and many < few / 2
 
 
 def test_voi_sweep_scales_travel_and_time_costs_together():
